@@ -1,0 +1,105 @@
+"""Users, API tokens and who is asking: the principal every service receives."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import Connection, insert, select, update
+
+from siaga112.db import utcnow
+from siaga112.errors import InvalidField, Unauthorized
+from siaga112.models import agencies, api_tokens, users
+from siaga112.models.user import ROLES
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "s112_"
+# last_used_at is a write on a read path; refreshing it once a minute is precise enough.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+STAFF_ROLES = frozenset({"admin", "commander", "call_taker"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: str
+    agency_code: str | None
+    token_id: int | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        """Staff and a viewer bound to no agency see every incident."""
+        return self.role in STAFF_ROLES or (self.role == "viewer" and self.agency_code is None)
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is safe here; argon2 is for human passwords.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(conn: Connection, *, username: str, role: str, agency_code: str | None = None,
+                password: str | None = None, full_name: str | None = None) -> int:
+    """Add a user; a dispatcher must name the agency it works for."""
+    username = username.strip()
+    if not username:
+        raise InvalidField("username", "username must not be empty")
+    if role not in ROLES:
+        raise InvalidField("role", f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role == "dispatcher" and not agency_code:
+        raise InvalidField("agency_code", "a dispatcher must be bound to an agency")
+    if agency_code is not None:
+        if conn.execute(select(agencies.c.code).where(agencies.c.code == agency_code)).first() is None:
+            raise InvalidField("agency_code", f"unknown agency {agency_code!r}")
+    if conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None:
+        raise InvalidField("username", f"user {username!r} already exists")
+    result = conn.execute(insert(users).values(
+        username=username, role=role, agency_code=agency_code, full_name=full_name,
+        password_hash=_hasher.hash(password) if password else None, active=True,
+        created_at=utcnow()))
+    return int(result.inserted_primary_key[0])
+
+
+def verify_password(conn: Connection, username: str, password: str) -> Principal | None:
+    """The user if the password matches an active account, else None."""
+    row = conn.execute(select(users).where(users.c.username == username,
+                                           users.c.active.is_(True))).first()
+    if row is None or not row.password_hash:
+        return None
+    try:
+        _hasher.verify(row.password_hash, password)
+    except VerificationError:
+        return None
+    return Principal(row.id, row.username, row.role, row.agency_code)
+
+
+def issue_token(conn: Connection, *, username: str, name: str | None = None) -> str:
+    """A new API token for the user; only its hash is stored."""
+    row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+    if row is None:
+        raise InvalidField("username", f"no user {username!r}")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(insert(api_tokens).values(user_id=row.id, name=name or f"{username} token",
+                                           token_hash=hash_token(token), created_at=utcnow()))
+    return token
+
+
+def principal_for_token(conn: Connection, token: str) -> tuple[Principal, bool]:
+    """The token's user, and whether its last-used time is stale enough to refresh."""
+    row = conn.execute(
+        select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.id.label("user_id"),
+               users.c.username, users.c.role, users.c.agency_code)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None),
+               users.c.active.is_(True))).first()
+    if row is None:
+        raise Unauthorized("invalid or revoked token")
+    stale = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
+    return Principal(row.user_id, row.username, row.role, row.agency_code, row.id), stale
+
+
+def touch_token(conn: Connection, token_id: int) -> None:
+    conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=utcnow()))

@@ -1,0 +1,61 @@
+"""Call actions: record a contact's outcome, link a second caller, read a number's history."""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from siaga112.auth.permissions import CREATE_ROLES, require_role
+from siaga112.auth.service import Principal
+from siaga112.calls.schemas import CallCreate, CallerHistory, CallRead, OpenIncidentBrief
+from siaga112.context import Context
+from siaga112.db import utcnow
+from siaga112.events import EventName
+from siaga112.incidents.service import OPEN_STATUSES, announce_incident, append_timeline, load_visible
+from siaga112.models import calls, incidents
+from siaga112.phone import mask_phone, normalise_phone
+
+
+def record_call(ctx: Context, who: Principal, data: CallCreate, *, conn: Connection) -> CallRead:
+    """A contact that creates no incident; a duplicate is linked to the incident it reports."""
+    require_role(who, CREATE_ROLES, "record calls")
+    now = utcnow()
+    if data.outcome == "duplicate":
+        incident = load_visible(ctx, who, data.incident_id, conn=conn)
+        phone = data.caller.phone if data.caller else None
+        append_timeline(conn, incident.id, "caller_linked", who=who, at=now,
+                        text=f"penelepon lain melaporkan kejadian yang sama ({mask_phone(phone) or 'tanpa nomor'})")
+        conn.execute(update(incidents).where(incidents.c.id == incident.id).values(updated_at=now))
+        announce_incident(ctx, conn, who, incident.id, EventName.INCIDENT_UPDATED,
+                          {"change": "caller_linked"})
+    call_id = str(uuid.uuid4())
+    values = dict(
+        id=call_id, channel=data.channel, caller_phone=data.caller.phone if data.caller else None,
+        caller_name=data.caller.name if data.caller else None, received_at=data.received_at or now,
+        answered_at=data.answered_at, ended_at=data.ended_at or now, outcome=data.outcome,
+        incident_id=data.incident_id, transferred_to=data.transferred_to, note=data.note,
+        taken_by=who.user_id, created_at=now)
+    conn.execute(insert(calls).values(**values))
+    return CallRead.model_validate(values)
+
+
+def caller_history(ctx: Context, who: Principal, raw_phone: str, *, conn: Connection,
+                   limit: int = 20) -> CallerHistory:
+    """What the call-taker needs the moment a number rings: earlier calls, open incidents, pranks."""
+    require_role(who, frozenset({"call_taker", "commander", "admin", "integration"}),
+                 "read caller history")
+    phone = normalise_phone(raw_phone)
+    recent = conn.execute(select(calls).where(calls.c.caller_phone == phone)
+                          .order_by(calls.c.received_at.desc()).limit(limit)).all()
+    counts = dict(conn.execute(select(calls.c.outcome, func.count()).where(calls.c.caller_phone == phone)
+                               .group_by(calls.c.outcome)).all())
+    open_rows = conn.execute(select(incidents.c.id, incidents.c.ticket, incidents.c.type_code,
+                                    incidents.c.status, incidents.c.created_at)
+                             .where(incidents.c.caller_phone == phone,
+                                    incidents.c.status.in_(OPEN_STATUSES))
+                             .order_by(incidents.c.created_at.desc())).all()
+    return CallerHistory(
+        phone=phone,
+        calls=[CallRead.model_validate(r, from_attributes=True) for r in recent],
+        open_incidents=[OpenIncidentBrief.model_validate(r, from_attributes=True) for r in open_rows],
+        outcome_counts={k: int(v) for k, v in counts.items()})

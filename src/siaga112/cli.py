@@ -1,0 +1,155 @@
+"""The `siaga112` command."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from siaga112.config import Settings
+from siaga112.sop.schemas import SopError
+
+app = typer.Typer(help="Call Center Siaga 112 — Kabupaten Penajam Paser Utara", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens", no_args_is_help=True)
+sop_app = typer.Typer(help="The SOP file", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(sop_app, name="sop")
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code=1)
+
+
+def _prepare(settings: Settings):
+    from siaga112.bootstrap import build_context
+
+    try:
+        return build_context(settings)
+    except SopError as exc:
+        _fail(f"refusing to start: the SOP is invalid\n{exc}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
+    """Migrate and seed on first start, then serve UI + API."""
+    import uvicorn
+
+    settings = Settings()
+    ctx = _prepare(settings)
+    _print_demo_accounts(ctx)
+    if workers > 1 and settings.is_sqlite:
+        _fail("several workers need PostgreSQL (SIAGA112_DATABASE_URL=postgresql://...); "
+              "SQLite serves from one process")
+    ctx.db.dispose()
+    uvicorn.run("siaga112.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                access_log=False)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest version."""
+    from siaga112.bootstrap import migrate as run_migrate
+    from siaga112.db import Database
+
+    settings = Settings()
+    db = Database(settings.database_url)
+    run_migrate(db)
+    db.dispose()
+    typer.echo("database is up to date")
+
+
+@app.command()
+def seed(demo: bool = typer.Option(False, "--demo", help="also create demo users")) -> None:
+    """Load the SOP, wilayah and demo units (and demo users with --demo) into an empty database."""
+    ctx = _prepare(Settings())
+    if demo:
+        _print_demo_accounts(ctx)
+    typer.echo("reference data loaded")
+
+
+def _print_demo_accounts(ctx) -> None:
+    from siaga112.bootstrap import seed_demo_users
+
+    accounts = seed_demo_users(ctx.db)
+    if not accounts:
+        return
+    typer.echo("Demo accounts (shown once; passwords and tokens are stored hashed):")
+    for a in accounts:
+        typer.echo(f"  {a.username:<10} {a.role:<12} {a.agency_code or '-':<9} "
+                   f"password {a.password}  token {a.token}")
+
+
+@user_app.command("add")
+def user_add(name: str, role: str = typer.Option(..., help="admin|call_taker|commander|dispatcher|viewer|integration"),
+             agency: Optional[str] = typer.Option(None, help="agency code (dispatchers, bound viewers)"),
+             full_name: Optional[str] = None) -> None:
+    """Add a user; the password is read from stdin (or prompted on a terminal)."""
+    from siaga112.auth.service import create_user
+    from siaga112.errors import DomainError
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if role != "integration" and len(password) < 8:
+        _fail("password must have at least 8 characters")
+    ctx = _prepare(Settings())
+    try:
+        with ctx.db.transaction() as conn:
+            create_user(conn, username=name, role=role, agency_code=agency,
+                        password=password or None, full_name=full_name)
+    except DomainError as exc:
+        _fail(f"cannot add user: {exc.message}")
+    typer.echo(f"user {name} added ({role}{', ' + agency if agency else ''})")
+
+
+@token_app.command("add")
+def token_add(name: str, label: Optional[str] = typer.Option(None, help="what the token is for")) -> None:
+    """Print a new API token for user NAME (last line of output)."""
+    from siaga112.auth.service import issue_token
+    from siaga112.errors import DomainError
+
+    ctx = _prepare(Settings())
+    try:
+        with ctx.db.transaction() as conn:
+            token = issue_token(conn, username=name, name=label)
+    except DomainError as exc:
+        _fail(f"cannot issue token: {exc.message}")
+    typer.echo(token)
+
+
+@sop_app.command("check")
+def sop_check(file: Optional[Path] = typer.Argument(None, help="SOP YAML (default: the packaged PPU SOP)")) -> None:
+    """Validate an SOP file; prints every problem with its line, exits non-zero if any."""
+    from siaga112.sop.loader import default_sop_path, load_sop
+
+    path = file or default_sop_path()
+    if not path.exists():
+        _fail(f"{path}: no such file")
+    try:
+        sop = load_sop(path)
+    except SopError as exc:
+        _fail(str(exc) + f"\n{len(exc.problems)} problem(s) found")
+    typer.echo(f"{path}: OK — {len(sop.agencies)} agencies, {len(sop.incident_types)} incident types, "
+               f"{len(sop.priorities)} priorities")
+
+
+@app.command()
+def simulate(rate: float = typer.Option(5.0, help="incidents+calls per second"),
+             duration: float = typer.Option(60.0, help="seconds"),
+             url: str = "http://127.0.0.1:8112", token: Optional[str] = None) -> None:
+    """Realistic synthetic 112 traffic against a running server (most calls are not emergencies)."""
+    from siaga112.simulate import run_simulation
+
+    if not token:
+        _fail("--token is required (siaga112 token add operator1)")
+    summary = run_simulation(url=url, token=token, rate=rate, duration=duration)
+    typer.echo(summary)
+
+
+def main() -> None:
+    app()

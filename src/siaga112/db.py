@@ -1,0 +1,140 @@
+"""Engines, the metadata, and the one way to open a transaction."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, Connection, DateTime, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which has no time zones) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` selects psycopg 3; SQLite paths get their folder created."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves: pysqlite's implicit transactions start DEFERRED and a
+        # deferred transaction that later writes fails with "database is locked" under load.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("siaga_write", True)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """One engine per process, with the transaction context manager every action runs in."""
+
+    def __init__(self, url: str, *, pool_size: int = 10):
+        self.url = normalise_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20,
+                                        connect_args={"check_same_thread": False, "timeout": 10})
+            _configure_sqlite(self.engine)
+            # One writer at a time inside the process; BEGIN IMMEDIATE orders processes.
+            self._write_lock: Any = threading.Lock()
+        else:
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size,
+                                        pool_pre_ping=True)
+            self._write_lock = None
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit that recorded events (the bus's wake-up)."""
+        self._commit_listeners.append(listener)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        """Commit on success, roll back on error; after-commit hooks run only after a commit."""
+        lock = self._write_lock if (write and self._write_lock is not None) else nullcontext()
+        with lock, self.engine.connect() as conn:
+            conn = conn.execution_options(siaga_write=write)
+            hooks: list[Callable[[], None]] = []
+            conn.info["after_commit"] = hooks
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.info.pop("after_commit", None)
+        for hook in hooks:
+            hook()
+
+    def notify_commit(self, conn: Connection) -> None:
+        """Arrange for the commit listeners to be woken once this transaction commits."""
+        hooks = conn.info.get("after_commit")
+        if hooks is None:
+            return
+        for listener in self._commit_listeners:
+            if listener not in hooks:
+                hooks.append(listener)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
+    """Run `hook` once the transaction `conn` is in has committed (never on rollback)."""
+    conn.info["after_commit"].append(hook)

@@ -1,0 +1,45 @@
+"""Domain errors that carry their HTTP status; services raise them, the app renders them."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict:
+        return {"detail": self.message}
+
+
+class NotFound(DomainError):
+    """Also what a user gets for something they may not see: never 403 for an incident."""
+
+    status_code = 404
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class InvalidField(DomainError):
+    """Bad input found by a rule that needs the database or the SOP; shaped like FastAPI's 422."""
+
+    status_code = 422
+
+    def __init__(self, loc: tuple[str, ...] | str, message: str):
+        super().__init__(message)
+        self.loc = (loc,) if isinstance(loc, str) else tuple(loc)
+
+    def body(self) -> dict:
+        return {"detail": [{"loc": ["body", *self.loc], "msg": self.message,
+                            "type": "value_error"}]}

@@ -1,0 +1,53 @@
+"""Typed event names, event rows written in the change's transaction, and the wake-up bus."""
+from __future__ import annotations
+
+import threading
+from enum import StrEnum
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, insert
+
+from siaga112.db import Database, utcnow
+from siaga112.models import event_log
+
+
+class EventName(StrEnum):
+    INCIDENT_CREATED = "incident.created"
+    INCIDENT_UPDATED = "incident.updated"
+    INCIDENT_STATUS_CHANGED = "incident.status_changed"
+    ASSIGNMENT_CREATED = "assignment.created"
+    ASSIGNMENT_ACKNOWLEDGED = "assignment.acknowledged"
+    ASSIGNMENT_DISPATCHED = "assignment.dispatched"
+    ASSIGNMENT_DECLINED = "assignment.declined"
+    ASSIGNMENT_ESCALATED = "assignment.escalated"
+    ASSIGNMENT_UPDATED = "assignment.updated"
+    UNIT_UPDATED = "unit.updated"
+
+
+def record_event(conn: Connection, db: Database, name: EventName, data: dict[str, Any], *,
+                 incident_id: str | None = None, agencies: Iterable[str] = ()) -> None:
+    """Insert the event row; listeners are woken only after the transaction commits."""
+    audience = " ".join(sorted(set(agencies)))
+    conn.execute(insert(event_log).values(
+        at=utcnow(), name=str(name), incident_id=incident_id,
+        agencies=f" {audience} " if audience else "", data=data))
+    db.notify_commit(conn)
+
+
+class LocalBus:
+    """In-process wake-up: a generation counter and a condition streams can wait on."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.generation = 0
+
+    def wake(self) -> None:
+        with self._cond:
+            self.generation += 1
+            self._cond.notify_all()
+
+    def wait(self, seen_generation: int, timeout: float) -> int:
+        """Block until the generation moves past `seen_generation` or the timeout passes."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.generation != seen_generation, timeout=timeout)
+            return self.generation

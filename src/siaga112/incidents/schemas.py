@@ -1,0 +1,178 @@
+"""Request and response bodies of the incident API."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from siaga112.phone import normalise_phone
+
+Channel = Literal["call", "sms", "whatsapp", "web", "app", "radio", "walk_in"]
+IncidentStatus = Literal["new", "dispatched", "on_scene", "resolved", "closed", "cancelled"]
+AssignmentStatus = Literal["pending", "acknowledged", "dispatched", "en_route", "on_scene",
+                           "completed", "declined", "cancelled"]
+TYPE_CODE = r"^[A-Z][A-Z0-9-]{0,31}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CallerIn(Strict):
+    phone: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return None if v is None else normalise_phone(v)
+
+
+class LocationIn(Strict):
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    address: str | None = Field(default=None, max_length=500)
+    desa_code: str | None = Field(default=None, max_length=16, pattern=r"^[0-9.]+$")
+
+    @model_validator(mode="after")
+    def _something_given(self) -> "LocationIn":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon go together")
+        if self.lat is None and not self.desa_code and not self.address:
+            raise ValueError("give lat/lon, desa_code or address")
+        return self
+
+
+class IncidentCreate(Strict):
+    channel: Channel = "call"
+    caller: CallerIn | None = None
+    description: str = Field(min_length=1, max_length=4000)
+    type_code: str | None = Field(default=None, pattern=TYPE_CODE)
+    priority: int | None = Field(default=None, ge=1, le=4)
+    location: LocationIn
+    received_at: datetime | None = None
+    answered_at: datetime | None = None
+
+    @field_validator("received_at", "answered_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("timestamp needs a UTC offset")
+        return v
+
+
+class ClassificationRead(BaseModel):
+    type_code: str
+    confidence: float
+    alternatives: list[str]
+
+
+class AssignmentRead(BaseModel):
+    agency_code: str
+    role: Literal["lead", "support"]
+    status: AssignmentStatus
+    ack_due_at: datetime
+    acknowledged_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    on_scene_at: datetime | None = None
+    completed_at: datetime | None = None
+    unit_id: str | None = None
+    decline_reason: str | None = None
+
+
+class DuplicateRead(BaseModel):
+    id: str
+    ticket: str
+    type_code: str
+    distance_m: int
+    minutes_ago: int
+
+
+class CallerRead(BaseModel):
+    phone: str | None
+    name: str | None
+
+
+class LocationRead(BaseModel):
+    lat: float | None
+    lon: float | None
+    address: str | None
+    desa_code: str | None
+    kecamatan_code: str | None
+    source: str | None
+    out_of_area: bool
+
+
+class TimelineEntryRead(BaseModel):
+    at: datetime
+    kind: str
+    text: str | None
+    public: bool
+    agency_code: str | None
+    actor: str | None
+
+
+class IncidentRead(BaseModel):
+    id: str
+    ticket: str
+    status: IncidentStatus
+    type_code: str
+    priority: int
+    description: str
+    channel: str
+    kecamatan_code: str | None
+    desa_code: str | None
+    location: LocationRead
+    caller: CallerRead | None
+    classification: ClassificationRead | None
+    assignments: list[AssignmentRead]
+    possible_duplicates: list[DuplicateRead] = []
+    attention: str | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    timeline: list[TimelineEntryRead] | None = None
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentRead]
+    next_cursor: str | None
+
+
+class StatusChange(Strict):
+    status: IncidentStatus
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class NoteCreate(Strict):
+    text: str = Field(min_length=1, max_length=4000)
+    public: bool = False
+
+
+class DispatchBody(Strict):
+    unit_id: str = Field(min_length=1, max_length=36)
+
+
+class DeclineBody(Strict):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ProgressBody(Strict):
+    status: Literal["en_route", "on_scene", "completed"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RerouteBody(Strict):
+    type_code: str = Field(pattern=TYPE_CODE)
+    priority: int | None = Field(default=None, ge=1, le=4)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SupportRequest(Strict):
+    agency_code: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ClassifyRequest(Strict):
+    description: str = Field(min_length=1, max_length=4000)

@@ -1,0 +1,1 @@
+"""The SOP: agencies, incident types, routing (lead/support) and deadlines per priority."""

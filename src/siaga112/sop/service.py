@@ -1,0 +1,64 @@
+"""The SOP in the database: written from a validated file at first start, read back as a `Sop`."""
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, insert, select
+
+from siaga112.models import agencies, incident_types, priorities, sop_routes
+from siaga112.sop.schemas import Agency, IncidentType, Priority, Sop
+
+# Regency facts that are not editable rows; kept with the SOP version they came from.
+_REGENCY_DEFAULTS = {"regency_code": "64.09", "regency_name": "Penajam Paser Utara",
+                     "timezone": "Asia/Makassar", "bbox": (116.35, -1.60, 117.05, -0.75)}
+
+
+def sop_is_loaded(conn: Connection) -> bool:
+    return bool(conn.execute(select(func.count()).select_from(incident_types)).scalar_one())
+
+
+def store_sop(conn: Connection, sop: Sop) -> None:
+    """Write a validated SOP into empty tables (first start)."""
+    conn.execute(insert(priorities), [
+        {"level": p.level, "label_id": p.label_id, "label_en": p.label_en,
+         "ack_seconds": p.ack_seconds, "dispatch_seconds": p.dispatch_seconds}
+        for p in sop.priorities.values()])
+    conn.execute(insert(agencies), [
+        {"code": a.code, "name": a.name, "role": a.role, "external": a.external, "active": True}
+        for a in sop.agencies.values()])
+    conn.execute(insert(incident_types), [
+        {"code": t.code, "name_id": t.name_id, "name_en": t.name_en, "priority": t.priority,
+         "keywords": list(t.keywords), "active": True}
+        for t in sop.incident_types.values()])
+    routes = []
+    for t in sop.incident_types.values():
+        if t.lead:
+            routes.append({"type_code": t.code, "agency_code": t.lead, "role": "lead", "position": 0})
+        routes += [{"type_code": t.code, "agency_code": a, "role": "support", "position": i + 1}
+                   for i, a in enumerate(t.support)]
+    if routes:
+        conn.execute(insert(sop_routes), routes)
+
+
+def read_sop(conn: Connection, *, base: Sop | None = None) -> Sop:
+    """The SOP as stored; regency facts come from `base` (the file) when given."""
+    prios = {r.level: Priority(r.level, r.label_id, r.label_en, r.ack_seconds, r.dispatch_seconds)
+             for r in conn.execute(select(priorities).order_by(priorities.c.level))}
+    agency_rows = conn.execute(select(agencies).where(agencies.c.active.is_(True))
+                               .order_by(agencies.c.code)).all()
+    ags = {r.code: Agency(r.code, r.name, r.role, r.external) for r in agency_rows}
+    routes: dict[str, list] = {}
+    for r in conn.execute(select(sop_routes).order_by(sop_routes.c.type_code, sop_routes.c.position)):
+        routes.setdefault(r.type_code, []).append(r)
+    types = {}
+    for r in conn.execute(select(incident_types).where(incident_types.c.active.is_(True))
+                          .order_by(incident_types.c.code)):
+        rs = routes.get(r.code, [])
+        lead = next((x.agency_code for x in rs if x.role == "lead"), None)
+        support = tuple(x.agency_code for x in rs if x.role == "support")
+        types[r.code] = IncidentType(r.code, r.name_id, r.name_en, r.priority, lead, support,
+                                     tuple(r.keywords or ()))
+    command = next((a.code for a in ags.values() if a.role == "command"), "BPBD")
+    facts = _REGENCY_DEFAULTS if base is None else {
+        "regency_code": base.regency_code, "regency_name": base.regency_name,
+        "timezone": base.timezone, "bbox": base.bbox}
+    return Sop(version=base.version if base else 1, command_agency=command, priorities=prios,
+               agencies=ags, incident_types=types, **facts)

@@ -1,0 +1,192 @@
+"""Fixtures: a fresh database per test on SQLite and on PostgreSQL, and named actors over HTTP."""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from siaga112.app import create_app
+from siaga112.auth.service import create_user, issue_token
+from siaga112.bootstrap import build_context
+from siaga112.config import Settings
+
+PG_ADMIN_URL = os.environ.get("SIAGA112_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgresql"]
+
+# (name, role, agency): the people the tests speak as.
+ACTORS = [
+    ("call_taker", "call_taker", None), ("commander", "commander", "BPBD"), ("admin", "admin", None),
+    ("damkar", "dispatcher", "DAMKAR"), ("dlh", "dispatcher", "DLH"), ("dinkes", "dispatcher", "DINKES"),
+    ("bpbd", "dispatcher", "BPBD"), ("pln", "dispatcher", "PLN"), ("polres", "dispatcher", "POLRES"),
+    ("viewer", "viewer", None), ("viewer_damkar", "viewer", "DAMKAR"),
+    ("telephony", "integration", None),
+]
+_counter = itertools.count()
+
+
+def _pg_url(dbname: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+
+
+def _pg_admin(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _prepare_template(url: str, sop_file: Path | None = None) -> dict[str, str]:
+    """Migrate, seed, and add the actors to the database at `url`; returns their tokens."""
+    ctx = build_context(Settings(database_url=url, sop_file=sop_file))
+    tokens = {}
+    with ctx.db.transaction() as conn:
+        for name, role, agency in ACTORS:
+            create_user(conn, username=name, role=role, agency_code=agency, password="rahasia-112")
+            tokens[name] = issue_token(conn, username=name, name="test")
+    ctx.db.dispose()
+    return tokens
+
+
+@dataclass
+class Template:
+    backend: str
+    url: str
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory) -> dict[str, Template]:
+    """One migrated, seeded template database per backend; each test gets a copy."""
+    made = {}
+    sqlite_path = tmp_path_factory.mktemp("tpl") / "template.db"
+    made["sqlite"] = Template("sqlite", f"sqlite:///{sqlite_path}",
+                              _prepare_template(f"sqlite:///{sqlite_path}"))
+    name = f"siaga_tpl_{os.getpid()}"
+    try:
+        _pg_admin(f"DROP DATABASE IF EXISTS {name}")
+    except psycopg.OperationalError as exc:  # never skip silently: PostgreSQL is part of the suite
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    _pg_admin(f"CREATE DATABASE {name}")
+    made["postgresql"] = Template("postgresql", _pg_url(name), _prepare_template(_pg_url(name)))
+    yield made
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, templates, tmp_path) -> str:
+    """A private copy of the template database for this test."""
+    tpl = templates[request.param]
+    request.node.backend = request.param
+    if tpl.backend == "sqlite":
+        src = Path(tpl.url.removeprefix("sqlite:///"))
+        dst = tmp_path / "siaga112.db"
+        shutil.copyfile(src, dst)
+        yield f"sqlite:///{dst}"
+        return
+    name = f"siaga_t_{os.getpid()}_{next(_counter)}"
+    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {tpl.url.rsplit('/', 1)[1]}")
+    yield _pg_url(name)
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def tokens(request, templates, database_url) -> dict[str, str]:
+    return templates["sqlite" if database_url.startswith("sqlite") else "postgresql"].tokens
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return Settings(database_url=database_url, var_dir=tmp_path / "var")
+
+
+@pytest.fixture
+def ctx(settings):
+    context = build_context(settings, prepare=False)
+    yield context
+    context.db.dispose()
+
+
+@pytest.fixture
+def app(settings, ctx):
+    return create_app(settings, context=ctx)
+
+
+class Actor:
+    """A named user talking to the API with their own token."""
+
+    def __init__(self, name: str, client: TestClient, token: str):
+        self.name = name
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, url: str, **kw):
+        return self.client.get(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    def post(self, url: str, json=None, **kw):
+        return self.client.post(url, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def actors(client, tokens) -> dict[str, Actor]:
+    return {name: Actor(name, client, tok) for name, tok in tokens.items()}
+
+
+# Points inside PPU (checked against the packaged desa boundaries by the geo tests).
+PENAJAM = {"lat": -1.2563, "lon": 116.7684}  # Kelurahan Penajam
+
+
+def _incident_body(**overrides) -> dict:
+    body = {"channel": "call", "caller": {"phone": "081234567890", "name": "Budi"},
+            "description": "Rumah warga terbakar, api sudah besar", "type_code": "FIRE-BLDG",
+            "location": dict(PENAJAM)}
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def incident_body():
+    """A valid intake body (a house fire in Penajam) with any field overridden."""
+    return _incident_body
+
+
+@pytest.fixture
+def unique_key():
+    return lambda: uuid.uuid4().hex
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by uvicorn on a free loopback port in a background thread."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    started = threading.Event()
+    # uvicorn flips `started` once it listens; wait on it rather than on the clock.
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        started.wait(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
