@@ -1,9 +1,7 @@
-"""Accuracy and speed of the incident-type classifier on the labelled set.
-
-Usage: .venv/bin/python bench/classify_accuracy.py [--split dev|test|all] [--csv PATH]
-Prints accuracy per split, per-type precision/recall and the mistakes for the chosen split
-(tune on dev only), and the mean classify time per description.
-"""
+"""Accuracy and speed of the incident-type classifier on the labelled set."""
+# Usage: .venv/bin/python bench/classify_accuracy.py [--split dev|test|all] [--csv PATH]
+# Prints accuracy per split, per-type precision/recall and the mistakes of the chosen split
+# (look at dev mistakes only while tuning), and the mean classify time per description.
 from __future__ import annotations
 
 import argparse
@@ -13,31 +11,17 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
 from siaga112.classify.engine import Classifier
+from siaga112.sop.loader import default_sop_path, load_sop
 from siaga112.sop.schemas import IncidentType
 
 ROOT = Path(__file__).resolve().parents[1]
-SOP_PATH = ROOT / "src/siaga112/data/sop/ppu.yaml"
 CSV_PATH = ROOT / "tests/data/classify_labelled.csv"
 
 
-def load_types(path: Path = SOP_PATH) -> list[IncidentType]:
-    """Incident types from an SOP YAML file (only the fields the classifier needs)."""
-    data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    return [
-        IncidentType(
-            code=t["code"],
-            name_id=t["name"]["id"],
-            name_en=t["name"]["en"],
-            priority=t["priority"],
-            lead=t.get("lead"),
-            support=tuple(t.get("support") or ()),
-            keywords=tuple(t.get("keywords") or ()),
-        )
-        for t in data["incident_types"]
-    ]
+def load_types() -> list[IncidentType]:
+    """Incident types from the shipped SOP file."""
+    return list(load_sop(default_sop_path()).incident_types.values())
 
 
 def load_rows(path: Path = CSV_PATH) -> list[dict[str, str]]:
@@ -48,7 +32,7 @@ def load_rows(path: Path = CSV_PATH) -> list[dict[str, str]]:
 
 def main() -> None:
     """Run the report."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--split", choices=("dev", "test", "all"), default="all",
                     help="which rows the per-type table and the mistake list cover")
     ap.add_argument("--csv", type=Path, default=CSV_PATH)
@@ -70,7 +54,9 @@ def main() -> None:
         ok = sum(r["type_code"] == p.type_code for r, p in pairs)
         print(f"accuracy {split:>4}: {ok}/{len(pairs)} = {ok / len(pairs):.1%}")
 
-    chosen = [(r, p) for r, p in zip(rows, preds) if args.split == "all" or r["split"] == args.split]
+    chosen = [
+        (r, p) for r, p in zip(rows, preds) if args.split == "all" or r["split"] == args.split
+    ]
     gold = Counter(r["type_code"] for r, _ in chosen)
     guessed = Counter(p.type_code for _, p in chosen)
     hits = Counter(r["type_code"] for r, p in chosen if r["type_code"] == p.type_code)

@@ -24,14 +24,28 @@ class EventName(StrEnum):
     UNIT_UPDATED = "unit.updated"
 
 
+# Built once: executing a parameter-less INSERT with bound rows reuses SQLAlchemy's compiled form.
+_INSERT_EVENT = insert(event_log)
+
+
+def event_row(name: EventName, data: dict[str, Any], *, incident_id: str | None = None,
+              agencies: Iterable[str] = ()) -> dict[str, Any]:
+    audience = " ".join(sorted(set(agencies)))
+    return {"at": utcnow(), "name": str(name), "incident_id": incident_id,
+            "agencies": f" {audience} " if audience else "", "data": data}
+
+
+def record_events(conn: Connection, db: Database, rows: list[dict[str, Any]]) -> None:
+    """Insert event rows (see `event_row`); listeners are woken only after the commit."""
+    if rows:
+        conn.execute(_INSERT_EVENT, rows)
+        db.notify_commit(conn)
+
+
 def record_event(conn: Connection, db: Database, name: EventName, data: dict[str, Any], *,
                  incident_id: str | None = None, agencies: Iterable[str] = ()) -> None:
-    """Insert the event row; listeners are woken only after the transaction commits."""
-    audience = " ".join(sorted(set(agencies)))
-    conn.execute(insert(event_log).values(
-        at=utcnow(), name=str(name), incident_id=incident_id,
-        agencies=f" {audience} " if audience else "", data=data))
-    db.notify_commit(conn)
+    """Insert one event row; listeners are woken only after the transaction commits."""
+    record_events(conn, db, [event_row(name, data, incident_id=incident_id, agencies=agencies)])
 
 
 class LocalBus:

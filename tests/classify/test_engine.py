@@ -9,35 +9,23 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ruamel.yaml import YAML
-
 from siaga112.classify import engine
 from siaga112.classify.engine import Classification, Classifier
+from siaga112.sop.loader import default_sop_path, load_sop
 from siaga112.sop.schemas import IncidentType
 
 ROOT = Path(__file__).resolve().parents[2]
-SOP_PATH = ROOT / "src/siaga112/data/sop/ppu.yaml"
 LABELLED = ROOT / "tests/data/classify_labelled.csv"
 
-# Measured on the test split: 80/82 = 97.6% (dev 100%). The floor sits a few points under.
+# Measured on the test split: 81/82 = 98.8% (80/82 before the last change; dev 172/172).
+# The set and the vocabulary share an author, so unseen text scores lower (about 85-86% on
+# fresh probes); the floor sits a few points under the measured figure to catch regressions.
 TEST_ACCURACY_FLOOR = 0.93
 
 
 def _load_types() -> list[IncidentType]:
     """Incident types from the shipped SOP file."""
-    data = YAML(typ="safe").load(SOP_PATH.read_text(encoding="utf-8"))
-    return [
-        IncidentType(
-            code=t["code"],
-            name_id=t["name"]["id"],
-            name_en=t["name"]["en"],
-            priority=t["priority"],
-            lead=t.get("lead"),
-            support=tuple(t.get("support") or ()),
-            keywords=tuple(t.get("keywords") or ()),
-        )
-        for t in data["incident_types"]
-    ]
+    return list(load_sop(default_sop_path()).incident_types.values())
 
 
 def _rows() -> list[dict[str, str]]:

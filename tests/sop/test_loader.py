@@ -8,7 +8,7 @@ from siaga112.sop.schemas import SopError, SopProblem
 
 PACKAGED = default_sop_path().read_text(encoding="utf-8")
 
-# A compact valid SOP; tests below hard-code its line numbers (shown on the right).
+# A compact valid SOP; tests below hard-code its line numbers (listed after it).
 MINI = """\
 version: 1
 regency:

@@ -1,11 +1,9 @@
-"""Incident-type classifier: suggests the SOP incident type for a call-taker's free-text note.
-
-The notes are informal Bahasa Indonesia (abbreviations, slang, Banjar words, typos, some
-English). Text is normalised, reduced to root words with a dictionary-gated stemmer, and
-scored against weighted terms per type: the SOP keywords (administrators' input) plus the
-built-in knowledge below. Everything expensive is precomputed in the constructor so that
-`classify` stays well under a millisecond.
-"""
+"""Incident-type classifier: suggests the SOP incident type for a call-taker's free-text note."""
+# The notes are informal Bahasa Indonesia (abbreviations, slang, Banjar words, typos, some
+# English). Text is normalised, reduced to root words by a dictionary-gated stemmer, and scored
+# against weighted terms per type: the SOP keywords (administrators' input) plus the built-in
+# knowledge below. Everything expensive is precomputed in the constructor so that `classify`
+# stays well under a millisecond on the intake hot path.
 from __future__ import annotations
 
 import math
@@ -197,30 +195,31 @@ _BUILTIN: dict[str, str] = {
         4.5: adu kambing, adu banteng, adu moncong
         4: lakalantas, tabrak lari, masuk jurang, mobil balik, truk balik, motor balik, kll
         3.5: celaka, laka, motor jatuh, rem blong, crash, accident, collision
-        3: tabrak, seruduk, serempet, nyungsep, nyusruk, lindas, masuk parit, masuk selokan,, keluar jalur, hilang kendali, laka tunggal
-           masuk got, masuk kolong, mobil jatuh
+        3: tabrak, seruduk, serempet, nyungsep, nyusruk, lindas, masuk parit, masuk selokan,
+           masuk got, masuk kolong, mobil jatuh, keluar jalur, hilang kendali, laka tunggal
         2.5: guling, nyelonong, masuk sungai, terjun
         2: nyemplung, cemplung, slip, oleng, peleset, hit
         ~1.5: jepit, beruntun, kendara, geletak, tindih, kolong
-        ~1: motor, mobil, truk, bus, pickup, pikap, angkot, ojek, kemudi, sopir, supir,, luka berat, luka ringan, meninggal
+        ~1: motor, mobil, truk, bus, pickup, pikap, angkot, ojek, kemudi, sopir, supir,
             pejalan kaki, jurang, tikung, korban, luka, lempar, seret, licin, sebrang,
-            seberang, car, truck, motorbike, injured
+            seberang, luka berat, luka ringan, meninggal, car, truck, motorbike, injured
         ~0.5: tanjak, aspal, darah, spbu, simpang, penumpang, road, bleeding, jalan
     """,
     "MED-EMERG": """
         4.5: serangan jantung, heart attack
-        4: tidak sadar, tidak bangun, tidak napas, tidak bisa napas, sesak napas, susah napas,, turun sadar
-           henti napas, henti jantung, muntah darah, batuk darah, sengat listrik, patuk ular,
-           gigit ular, setrum, unconscious, tidak breathing
+        4: tidak sadar, tidak bangun, tidak napas, tidak bisa napas, sesak napas, susah napas,
+           turun sadar, henti napas, henti jantung, muntah darah, batuk darah, sengat listrik,
+           patuk ular, gigit ular, setrum, unconscious, tidak breathing
         3.5: pingsan, kejang, stroke, mencong, racun, overdosis, sakit dada, nyeri dada,
              tidak respon, gula darah, darah tidak henti, minum minyak tanah, koma,
              cuci darah, asma, collapsed, collapse, seizure
-        3: sesak, keselek, sedak, ngosan, panas tinggi, jatuh tinggi, patah tulang,, tidak bisa berdiri, tidak bisa jalan
-           patah kaki, patah tangan, tidak gerak, tidak sahut, tidak bisa bicara, patuk,
-           sekarat, tiba jatuh, tiba ambruk, tiba roboh, kepala bocor, choking
-        2.5: jantung, lumpuh, pelo, keringat dingin, badan dingin, pendarahan, perdarahan,, hipertensi
-             ugd, igd, oksigen, ambulans, kena parang, bibir biru, sakit perut, darah tinggi,
-             dehidrasi
+        3: sesak, keselek, sedak, ngosan, panas tinggi, jatuh tinggi, patah tulang,
+           tidak bisa berdiri, tidak bisa jalan, patah kaki, patah tangan, tidak gerak,
+           tidak sahut, tidak bisa bicara, patuk, sekarat, tiba jatuh, tiba ambruk, tiba roboh,
+           kepala bocor, choking
+        2.5: jantung, lumpuh, pelo, keringat dingin, badan dingin, pendarahan, perdarahan,
+             hipertensi, ugd, igd, oksigen, ambulans, kena parang, bibir biru, sakit perut,
+             darah tinggi, dehidrasi
         2: napas, muntah, mencret, diare, busa, demam, rumah sakit, pasien, diabetes,
            geletak, kritis, pucat
         1.5: step, dokter, sakit, lemas, bengkak, darah, nyeri, mimisan, breathing, bleeding,
@@ -384,11 +383,12 @@ _BUILTIN: dict[str, str] = {
         3: jadwal, jam berapa, jam buka, cara bikin, cara urus, cara lapor, lowongan
         2.5: syarat, prosedur, hotline, contact
         2: nomor, kontak, skck, dukcapil, cara, biaya, tarif, layanan
-        1.5: ktp, alamat, kapan, apakah, bagaimana, gimana, domisili, daftar, libur, how, poli, gratis
+        1.5: ktp, alamat, kapan, apakah, bagaimana, gimana, domisili, daftar, libur, poli,
+             gratis, how
         1: berapa, urus, buka, where, when
         ~1: mana, bikin, _q
     """,
-    # Prank only counts when a call-taker wrote it down plainly; see _prank_is_obvious.
+    # Prank only counts when a call-taker wrote it down plainly; see _prank_obvious.
     "PRANK": """
         5: salah sambung, salah pencet, prank, telepon iseng
         3: iseng, bercanda, main telepon
@@ -417,7 +417,8 @@ _JARGON = (
     (re.compile(r"\bg\s?\d+\s?p\s?\d+(?:\s?a\s?\d+)?\b"), " gravida "),  # obstetric "G2P1A0"
 )
 _TOKEN_RE = re.compile(r"_q|[a-z]+")
-_REDUP_RE = re.compile(r"\b([a-z]{2,})2([a-z]*)\b")  # "kejang2" -> "kejang", "kebut2an" -> "kebutan"
+# "kejang2" -> "kejang", "kebut2an" -> "kebutan": "2" marks a reduplicated word.
+_REDUP_RE = re.compile(r"\b([a-z]{2,})2([a-z]*)\b")
 _REPEAT_RE = re.compile(r"([a-z])\1{2,}")  # "tolonggg" -> "tolong"
 
 # Affixes for the stemmer. Suffixes are tried in particle -> possessive -> derivational order.
@@ -554,12 +555,14 @@ class Classifier:
         fallback_code: str = "OTHER",
         threshold: float = 0.4,
     ) -> None:
+        # The fallback type is never scored: it is the answer when the best confidence is under
+        # the threshold, returned with that (low) confidence and the best candidates.
         self._types = [t for t in types if t.code != fallback_code]
         self._fallback = fallback_code
         self._threshold = threshold
         self._codes = [t.code for t in self._types]
         # Ties go to the more urgent type: missing a life-threatening call costs more.
-        self._rank = {i: (t.priority, t.code) for i, t in enumerate(self._types)}
+        self._rank = [(t.priority, t.code) for t in self._types]
         index = {t.code: i for i, t in enumerate(self._types)}
 
         raw: list[tuple[int, str, float, bool]] = []
@@ -612,7 +615,7 @@ class Classifier:
         return None
 
     def _build_fuzzy_targets(self) -> dict[tuple[str, int], tuple[list[str], list[str]]]:
-        """Spellings a misspelt word is compared with, by (first letter, length): roots and common derivations."""
+        """Spellings to compare typos with, by (first letter, length): roots and derivations."""
         pairs: dict[str, str] = {}
         for root in sorted(self._roots):
             if len(root) < 4 or root in _OPAQUE or root.startswith("_"):
@@ -635,25 +638,27 @@ class Classifier:
         if len(word) < 5:
             return None
         max_edits = 2 if len(word) >= 9 else 1
-        best: tuple[int, str] | None = None
+        forms: list[str] = []
+        roots: list[str] = []
         for length in range(len(word) - max_edits, len(word) + max_edits + 1):
             bucket = self._fuzzy_targets.get((word[0], length))
-            if bucket is None:
+            if bucket is not None:
+                forms += bucket[0]
+                roots += bucket[1]
+        best: tuple[float, int, str] | None = None
+        for form, dist, idx in process.extract(
+            word, forms, scorer=OSA.distance, score_cutoff=max_edits, limit=5
+        ):
+            # In shorter words one substituted letter is usually another real word ("agung" is
+            # not "apung", "terjadi" is not "terjudi"): there only dropped, doubled or swapped
+            # letters are typos.
+            if len(word) < 8 and len(form) == len(word) and sorted(form) != sorted(word):
                 continue
-            hits = process.extract(word, bucket[0], scorer=OSA.distance,
-                                   score_cutoff=max_edits, limit=5)
-            for form, dist, idx in hits:
-                # In shorter words one substituted letter is usually another real word ("agung"
-                # is not "apung", "terjadi" is not "terjudi"): there only dropped, doubled or
-                # swapped letters are typos.
-                if len(word) < 8 and len(form) == len(word) and sorted(form) != sorted(word):
-                    continue
-                if best is None or dist < best[0]:
-                    best = (dist, bucket[1][idx])
-        if best is None:
-            return None
-        root = best[1]
-        return root
+            # Fewest edits first; on a tie the longer root is the more specific reading.
+            candidate = (dist, -len(roots[idx]), roots[idx])
+            if best is None or candidate < best:
+                best = candidate
+        return best[2] if best else None
 
     def _stem(self, word: str) -> str | None:
         """Root of one token, or None when it is not vocabulary (cached)."""
@@ -671,7 +676,7 @@ class Classifier:
         return stem
 
     def _content(self, text: str) -> list[str]:
-        """Content tokens as roots; unknown words stay as placeholders so phrase gaps stay honest."""
+        """Content tokens as roots; unknown words stay as "" so phrase gaps stay honest."""
         out: list[str] = []
         for tok in _normalise(text):
             if tok in _NEGATORS:
@@ -685,7 +690,8 @@ class Classifier:
 
     def _scores(self, words: list[str]) -> list[float]:
         """Score every type: matched core cues plus capped context cues."""
-        matched: set[_Term] = set()
+        # Insertion-ordered (text order), so sums never depend on memory addresses.
+        matched: dict[_Term, None] = {}
         in_phrase = [False] * len(words)
         n = len(words)
         for i, w in enumerate(words):
@@ -694,7 +700,10 @@ class Classifier:
                     continue
                 pos, j = [i], i
                 for nxt in seq[1:]:
-                    for k in range(j + 1, min(n, j + 2 + _PHRASE_GAP)):
+                    # A negator binds to the very next word: "air naik, tidak bisa keluar"
+                    # must not read as "air tidak keluar".
+                    gap = 0 if words[j] in _NEGATORS else _PHRASE_GAP
+                    for k in range(j + 1, min(n, j + 2 + gap)):
                         if words[k] == nxt:
                             pos.append(k)
                             j = k
@@ -702,7 +711,7 @@ class Classifier:
                     else:
                         break
                 if len(pos) == len(seq):
-                    matched.add(term)
+                    matched[term] = None
                     for k in pos:
                         in_phrase[k] = True
         for i, w in enumerate(words):
@@ -710,7 +719,7 @@ class Classifier:
             # already gave it its meaning ("tidak sadar").
             if i > 0 and words[i - 1] in _NEGATORS and not in_phrase[i]:
                 continue
-            matched.update(self._unigrams.get(w, ()))
+            matched.update(dict.fromkeys(self._unigrams.get(w, ())))
         core = [0.0] * len(self._types)
         context = [0.0] * len(self._types)
         for term in matched:
@@ -728,11 +737,11 @@ class Classifier:
         margin = (best - max(second, 0.0)) / best
         return round(strength * (0.6 + 0.4 * margin), 4)
 
-    def _prank_is_obvious(self, scores: list[float], ranked: list[int]) -> bool:
-        """Prank wins only when it is the sole strong reading; a real emergency must never be lost."""
-        top = ranked[0]
+    @staticmethod
+    def _prank_obvious(scores: list[float], ranked: list[int]) -> bool:
+        """Prank wins only as the sole strong reading: a real emergency must never be lost."""
         second = scores[ranked[1]] if len(ranked) > 1 else 0.0
-        return scores[top] >= 4.0 and second < 1.5
+        return scores[ranked[0]] >= 4.0 and second < 1.5
 
     def classify(self, description: str) -> Classification:
         """Suggest the incident type for one description."""
@@ -744,19 +753,17 @@ class Classifier:
             (i for i, s in enumerate(scores) if s > 0),
             key=lambda i: (-scores[i], self._rank[i]),
         )
-        if ranked and self._codes[ranked[0]] == _PRANK and not self._prank_is_obvious(scores, ranked):
+        if ranked and self._codes[ranked[0]] == _PRANK and not self._prank_obvious(scores, ranked):
             ranked = ranked[1:]
-        ranked_wo_prank = [i for i in ranked if self._codes[i] != _PRANK]
         if not ranked:
             return Classification(self._fallback, 0.0, ())
-        top = ranked[0]
-        rest = [i for i in ranked_wo_prank if i != top]
-        second = scores[rest[0]] if rest else 0.0
-        confidence = self._confidence(scores[top], second)
+        top, rivals = ranked[0], [i for i in ranked[1:] if self._codes[i] != _PRANK]
+        confidence = self._confidence(scores[top], scores[rivals[0]] if rivals else 0.0)
         if confidence < self._threshold:
-            alts = tuple(self._codes[i] for i in ranked_wo_prank[:3])
-            return Classification(self._fallback, confidence, alts)
-        plausible = [i for i in rest if scores[i] >= _ALTERNATIVE_SHARE * scores[top]]
+            return Classification(
+                self._fallback, confidence, tuple(self._codes[i] for i in [top, *rivals][:3])
+            )
+        plausible = [i for i in rivals if scores[i] >= _ALTERNATIVE_SHARE * scores[top]]
         return Classification(
             self._codes[top], confidence, tuple(self._codes[i] for i in plausible[:3])
         )

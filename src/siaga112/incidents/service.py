@@ -20,7 +20,7 @@ from siaga112.auth.service import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
-from siaga112.events import EventName, record_event
+from siaga112.events import EventName, event_row, record_event, record_events
 from siaga112.incidents.schemas import (AssignmentRead, CallerRead, ClassificationRead,
                                         DuplicateRead, IncidentCreate, IncidentPage, IncidentRead,
                                         LocationRead, TimelineEntryRead)
@@ -47,6 +47,11 @@ RELATED_FAMILIES = (
 )
 # Crockford-like alphabet without 0/O, 1/I/L: unambiguous when read over the phone.
 TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+# Statements built once and executed with bound rows: the intake path skips re-compiling them.
+_INSERT_INCIDENT = insert(incidents)
+_INSERT_CALL = insert(calls)
+_INSERT_ASSIGNMENT = insert(assignments)
+_INSERT_TIMELINE = insert(timeline_entries)
 
 
 @dataclass(frozen=True)
@@ -183,9 +188,9 @@ def find_duplicates(ctx: Context, conn: Connection, *, type_code: str, lat: floa
 def append_timeline(conn: Connection, incident_id: str, kind: str, *, who: Principal | None,
                     at: datetime, text: str | None = None, public: bool = False,
                     agency_code: str | None = None, data: dict | None = None) -> None:
-    conn.execute(insert(timeline_entries).values(
-        incident_id=incident_id, at=at, actor_id=who.user_id if who else None, kind=kind,
-        text=text, public=public, agency_code=agency_code, data=data))
+    conn.execute(_INSERT_TIMELINE, {
+        "incident_id": incident_id, "at": at, "actor_id": who.user_id if who else None,
+        "kind": kind, "text": text, "public": public, "agency_code": agency_code, "data": data})
 
 
 def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn: Connection,
@@ -226,7 +231,7 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
     while conn.execute(select(incidents.c.id).where(incidents.c.ticket == ticket)).first():
         ticket = new_ticket()
     caller = data.caller
-    conn.execute(insert(incidents).values(
+    conn.execute(_INSERT_INCIDENT, dict(
         id=incident_id, ticket=ticket, status="new", type_code=itype.code, priority=priority,
         description=data.description, channel=data.channel,
         caller_phone=caller.phone if caller else None, caller_name=caller.name if caller else None,
@@ -234,7 +239,7 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
         classification_confidence=classification.confidence,
         classification_alternatives=list(classification.alternatives),
         attention=attention, created_by=who.user_id, created_at=now, updated_at=now, **place))
-    conn.execute(insert(calls).values(
+    conn.execute(_INSERT_CALL, dict(
         id=str(uuid.uuid4()), channel=data.channel, caller_phone=caller.phone if caller else None,
         caller_name=caller.name if caller else None, received_at=data.received_at or now,
         answered_at=data.answered_at, outcome="out_of_area" if place["out_of_area"] else "emergency",
@@ -243,7 +248,7 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
     routes = [] if place["out_of_area"] else route_for(ctx, itype.code)
     ack_due = now + timedelta(seconds=sop.priorities[priority].ack_seconds)
     if routes:
-        conn.execute(insert(assignments), [
+        conn.execute(_INSERT_ASSIGNMENT, [
             {"incident_id": incident_id, "agency_code": code, "role": role, "status": "pending",
              "ack_due_at": ack_due, "created_at": now, "updated_at": now} for code, role in routes])
     append_timeline(conn, incident_id, "created", who=who, at=now, public=True,
@@ -266,14 +271,14 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
                                           alternatives=list(classification.alternatives)),
         assignments=assignment_reads, possible_duplicates=duplicates, attention=attention,
         created_at=now, updated_at=now, closed_at=None)
-    agencies_seen = audience(ctx, (c for c, _ in routes))
-    record_event(conn, ctx.db, EventName.INCIDENT_CREATED, event_summary(incident),
-                 incident_id=incident_id, agencies=agencies_seen)
-    for a in assignment_reads:
-        record_event(conn, ctx.db, EventName.ASSIGNMENT_CREATED,
-                     {"incident_id": incident_id, "ticket": ticket, "priority": priority,
-                      "type_code": itype.code, **a.model_dump(mode="json")},
-                     incident_id=incident_id, agencies={a.agency_code, sop.command_agency})
+    events = [event_row(EventName.INCIDENT_CREATED, event_summary(incident), incident_id=incident_id,
+                        agencies=audience(ctx, (c for c, _ in routes)))]
+    events += [event_row(EventName.ASSIGNMENT_CREATED,
+                         {"incident_id": incident_id, "ticket": ticket, "priority": priority,
+                          "type_code": itype.code, **a.model_dump(mode="json")},
+                         incident_id=incident_id, agencies={a.agency_code, sop.command_agency})
+               for a in assignment_reads]
+    record_events(conn, ctx.db, events)
     if idempotency_key is not None:
         conn.execute(update(idempotency_keys)
                      .where(idempotency_keys.c.user_id == who.user_id,
@@ -512,7 +517,7 @@ def reroute(ctx: Context, who: Principal, incident_id: str, type_code: str, prio
                          .values(role=wanted[code], updated_at=now))
     new_codes = [c for c in wanted if c not in existing]
     if new_codes:
-        conn.execute(insert(assignments), [
+        conn.execute(_INSERT_ASSIGNMENT, [
             {"incident_id": incident_id, "agency_code": c, "role": wanted[c], "status": "pending",
              "ack_due_at": ack_due, "created_at": now, "updated_at": now} for c in new_codes])
     conn.execute(update(incidents).where(incidents.c.id == incident_id).values(

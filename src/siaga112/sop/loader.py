@@ -566,7 +566,7 @@ class _Checker:
         if self.agencies is not None:
             commanders = [c for c, a in self.agencies.items() if a["agency"].role == "command"]
             if not commanders:
-                (lambda *a: None)(
+                self.add(
                     _key_line(doc, "agencies"),
                     "no agency has role: command; exactly one is required and it must be the "
                     "command_agency",
