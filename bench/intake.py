@@ -24,6 +24,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,39 +52,55 @@ def body(i: int) -> dict:
     return out
 
 
-async def run(url: str, token: str, rate: float, duration: float) -> dict:
-    total = int(rate * duration)
+async def run(url: str, token: str, rate: float, duration: float, connections: int = 32,
+              warmup: float = 0.0) -> dict:
+    """Open loop: request i is due at start + i/rate, whatever happened to the ones before.
+
+    The first `warmup` seconds run at the same rate and are not counted (connection pools fill,
+    caches warm, worker processes finish importing).
+    """
+    skip = int(rate * warmup)
+    total = int(rate * (duration + warmup))
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"},
-                                 limits=limits, timeout=30) as client:
+    by_window: dict[int, list[float]] = {}
+    # aiohttp rather than httpx here: the load generator shares the two cores with the server,
+    # and httpx's client costs several times more CPU per request.
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(url, connector=connector,
+                                     headers={"Authorization": f"Bearer {token}"},
+                                     timeout=aiohttp.ClientTimeout(total=30)) as client:
         start = time.perf_counter() + 0.2
 
         async def one(i: int) -> None:
             scheduled = start + i / rate
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             try:
-                r = await client.post("/api/v1/incidents", json=body(i),
-                                      headers={"Idempotency-Key": uuid.uuid4().hex})
-                if r.status_code != 201:
-                    errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
-                    return
-            except httpx.HTTPError as exc:
+                async with client.post("/api/v1/incidents", json=body(i),
+                                       headers={"Idempotency-Key": uuid.uuid4().hex}) as r:
+                    await r.read()
+                    if r.status != 201:
+                        errors[str(r.status)] = errors.get(str(r.status), 0) + 1
+                        return
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                 return
+            if i < skip:
+                return
             latencies.append((time.perf_counter() - scheduled) * 1000)
+            by_window.setdefault(int((i - skip) / rate // 5), []).append(latencies[-1])
 
         await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - start - warmup
     return {
-        "requests": total, "ok": len(latencies), "errors": errors,
+        "requests": total - skip, "ok": len(latencies), "errors": errors,
         "throughput_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
         "p90_ms": round(percentile(latencies, 90), 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 99), 1) if latencies else None,
         "max_ms": round(max(latencies), 1) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+        "p99_ms_per_5s": [round(percentile(v, 99), 1) for _, v in sorted(by_window.items())],
     }
 
 
@@ -139,16 +156,18 @@ def main() -> None:
     p.add_argument("--spawn", choices=["sqlite", "postgresql"])
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--port", type=int, default=8199)
+    p.add_argument("--warmup", type=float, default=5.0, help="seconds at the same rate, not counted")
     args = p.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     if args.spawn:
         with spawned_server(args.spawn, args.port, args.workers) as (url, token):
-            result = asyncio.run(run(url, token, args.rate, args.duration))
+            result = asyncio.run(run(url, token, args.rate, args.duration, warmup=args.warmup))
     else:
         if not args.token:
             p.error("--token is required without --spawn")
-        result = asyncio.run(run(args.url, args.token, args.rate, args.duration))
+        result = asyncio.run(run(args.url, args.token, args.rate, args.duration, warmup=args.warmup))
     print({"backend": args.spawn or args.url, "rate": args.rate, "duration_s": args.duration,
+           "warmup_s": args.warmup,
            "workers": args.workers, "machine": machine, **result})
 
 

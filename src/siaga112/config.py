@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # PostgreSQL connection pool per process.
     pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    # Threads per process that run request handlers (see app.lifespan for why so few).
+    worker_threads: int = Field(default=16, ge=1, le=100)
 
     @property
     def is_sqlite(self) -> bool:

@@ -5,9 +5,10 @@ import threading
 from enum import StrEnum
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from siaga112.db import Database, utcnow
+from siaga112.fastsql import FastInsert, InsertBatch
 from siaga112.models import event_log
 
 
@@ -24,8 +25,7 @@ class EventName(StrEnum):
     UNIT_UPDATED = "unit.updated"
 
 
-# Built once: executing a parameter-less INSERT with bound rows reuses SQLAlchemy's compiled form.
-_INSERT_EVENT = insert(event_log)
+_INSERT_EVENT = FastInsert(event_log)
 
 
 def event_row(name: EventName, data: dict[str, Any], *, incident_id: str | None = None,
@@ -35,11 +35,16 @@ def event_row(name: EventName, data: dict[str, Any], *, incident_id: str | None 
             "agencies": f" {audience} " if audience else "", "data": data}
 
 
-def record_events(conn: Connection, db: Database, rows: list[dict[str, Any]]) -> None:
-    """Insert event rows (see `event_row`); listeners are woken only after the commit."""
-    if rows:
-        conn.execute(_INSERT_EVENT, rows)
-        db.notify_commit(conn)
+def record_events(conn: Connection, db: Database, rows: list[dict[str, Any]],
+                  batch: InsertBatch | None = None) -> None:
+    """Insert event rows (see `event_row`), now or with `batch`; wakes listeners after commit."""
+    if not rows:
+        return
+    if batch is None:
+        _INSERT_EVENT.execute(conn, rows)
+    else:
+        batch.add(_INSERT_EVENT, rows)
+    db.notify_commit(conn)
 
 
 def record_event(conn: Connection, db: Database, name: EventName, data: dict[str, Any], *,

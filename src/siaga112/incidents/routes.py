@@ -16,14 +16,14 @@ router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 
 @router.post("", status_code=201, response_model=IncidentRead)
-def create_incident(body: IncidentCreate, response: Response,
+def create_incident(body: IncidentCreate,
                     idempotency_key: str | None = Header(default=None, max_length=255),
                     who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
         result = service.create_incident(ctx, who, body, conn=conn, idempotency_key=idempotency_key)
-    if not result.created:
-        response.status_code = 200
-    return result.incident
+    # Serialised here rather than re-validated by FastAPI: the model was just built by the service.
+    return Response(result.incident.model_dump_json(), media_type="application/json",
+                    status_code=201 if result.created else 200)
 
 
 @router.get("", response_model=IncidentPage)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from siaga112.auth.permissions import (COMMAND_ROLES, CREATE_ROLES, readable_incidents,
@@ -19,7 +19,9 @@ from siaga112.auth.permissions import (COMMAND_ROLES, CREATE_ROLES, readable_inc
 from siaga112.auth.service import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
+from siaga112.fastsql import FastInsert, InsertBatch
 from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
+from siaga112.geo.cells import cell_of, cells_within
 from siaga112.events import EventName, event_row, record_event, record_events
 from siaga112.incidents.schemas import (AssignmentRead, CallerRead, ClassificationRead,
                                         DuplicateRead, IncidentCreate, IncidentPage, IncidentRead,
@@ -47,11 +49,10 @@ RELATED_FAMILIES = (
 )
 # Crockford-like alphabet without 0/O, 1/I/L: unambiguous when read over the phone.
 TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-# Statements built once and executed with bound rows: the intake path skips re-compiling them.
-_INSERT_INCIDENT = insert(incidents)
-_INSERT_CALL = insert(calls)
-_INSERT_ASSIGNMENT = insert(assignments)
-_INSERT_TIMELINE = insert(timeline_entries)
+_INSERT_INCIDENT = FastInsert(incidents)
+_INSERT_CALL = FastInsert(calls)
+_INSERT_ASSIGNMENT = FastInsert(assignments)
+_INSERT_TIMELINE = FastInsert(timeline_entries)
 
 
 @dataclass(frozen=True)
@@ -98,28 +99,41 @@ def _hash_request(data: IncidentCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
-    """INSERT that does nothing on a key conflict; True when the row went in."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT through SQLAlchemy.
-    stmt = (dialect.insert(table).values(**values).on_conflict_do_nothing()
-            .returning(*table.primary_key.columns))
-    return conn.execute(stmt).first() is not None
+# Hot-path statements built once with bound parameters, so each request hits SQLAlchemy's cache.
+_TICKET_TAKEN = select(incidents.c.id).where(incidents.c.ticket == bindparam("ticket"))
+_NEARBY_OPEN = (select(incidents.c.id, incidents.c.ticket, incidents.c.type_code, incidents.c.lat,
+                       incidents.c.lon, incidents.c.created_at)
+                .where(incidents.c.geo_cell.in_(bindparam("cells", expanding=True)),
+                       incidents.c.created_at >= bindparam("since"),
+                       incidents.c.lat.between(bindparam("lat0"), bindparam("lat1")),
+                       incidents.c.lon.between(bindparam("lon0"), bindparam("lon1")),
+                       # `status || ''` keeps SQLite's planner, which has no statistics on a new
+                       # database, off the status index: the grid index is the selective one.
+                       (incidents.c.status + "").in_(OPEN_STATUSES)))
+_NEARBY_OPEN_OF_TYPES = _NEARBY_OPEN.where(incidents.c.type_code.in_(bindparam("types", expanding=True)))
+_IDEMPOTENCY_ROW = select(idempotency_keys.c.request_hash, idempotency_keys.c.incident_id).where(
+    idempotency_keys.c.user_id == bindparam("user_id"), idempotency_keys.c.key == bindparam("key"))
+# RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT through SQLAlchemy.
+_CLAIM_KEY = {
+    name: dialect.insert(idempotency_keys).on_conflict_do_nothing()
+    .returning(idempotency_keys.c.key)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
-def _claim_idempotency_key(conn: Connection, who: Principal, key: str, request_hash: str) -> str | None:
-    """Reserve the key for this request, or return the incident an earlier identical request made.
+def _claim_idempotency_key(conn: Connection, who: Principal, key: str, request_hash: str,
+                           incident_id: str) -> str | None:
+    """Reserve the key for the incident about to be made, or return the one an earlier request made.
 
     On PostgreSQL a racing second INSERT waits for the first transaction and then sees its row,
     so two concurrent retries never both create; on SQLite writers are serialised already.
     """
-    inserted = _insert_ignore(conn, idempotency_keys, {
-        "user_id": who.user_id, "key": key, "request_hash": request_hash, "created_at": utcnow()})
-    if inserted:
+    inserted = conn.execute(_CLAIM_KEY[conn.dialect.name], {
+        "user_id": who.user_id, "key": key, "request_hash": request_hash, "incident_id": incident_id,
+        "created_at": utcnow()})
+    if inserted.first() is not None:
         return None
-    row = conn.execute(select(idempotency_keys.c.request_hash, idempotency_keys.c.incident_id)
-                       .where(idempotency_keys.c.user_id == who.user_id,
-                              idempotency_keys.c.key == key)).one()
+    row = conn.execute(_IDEMPOTENCY_ROW, {"user_id": who.user_id, "key": key}).one()
     if row.request_hash != request_hash:
         raise Conflict("Idempotency-Key was already used with a different request body")
     return row.incident_id
@@ -162,19 +176,18 @@ def find_duplicates(ctx: Context, conn: Connection, *, type_code: str, lat: floa
     if lat is None or lon is None:
         return []
     radius = ctx.settings.duplicate_radius_m
+    since = now - timedelta(minutes=ctx.settings.duplicate_window_minutes)
+    related = related_types(ctx, type_code)
     dlat = radius / 111_320
     dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
-    since = now - timedelta(minutes=ctx.settings.duplicate_window_minutes)
-    query = (select(incidents.c.id, incidents.c.ticket, incidents.c.type_code, incidents.c.lat,
-                    incidents.c.lon, incidents.c.created_at)
-             .where(incidents.c.created_at >= since, incidents.c.status.in_(OPEN_STATUSES),
-                    incidents.c.lat.between(lat - dlat, lat + dlat),
-                    incidents.c.lon.between(lon - dlon, lon + dlon)))
-    related = related_types(ctx, type_code)
-    if related is not None:
-        query = query.where(incidents.c.type_code.in_(related))
+    params = {"cells": cells_within(lat, lon, radius), "since": since, "lat0": lat - dlat,
+              "lat1": lat + dlat, "lon0": lon - dlon, "lon1": lon + dlon}
+    if related is None:
+        rows = conn.execute(_NEARBY_OPEN, params)
+    else:
+        rows = conn.execute(_NEARBY_OPEN_OF_TYPES, {**params, "types": sorted(related)})
     found = []
-    for row in conn.execute(query):
+    for row in rows:
         if row.id == exclude_id:
             continue
         d = distance_m(lat, lon, row.lat, row.lon)
@@ -188,7 +201,7 @@ def find_duplicates(ctx: Context, conn: Connection, *, type_code: str, lat: floa
 def append_timeline(conn: Connection, incident_id: str, kind: str, *, who: Principal | None,
                     at: datetime, text: str | None = None, public: bool = False,
                     agency_code: str | None = None, data: dict | None = None) -> None:
-    conn.execute(_INSERT_TIMELINE, {
+    _INSERT_TIMELINE.execute(conn, {
         "incident_id": incident_id, "at": at, "actor_id": who.user_id if who else None,
         "kind": kind, "text": text, "public": public, "agency_code": agency_code, "data": data})
 
@@ -197,8 +210,9 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
                     idempotency_key: str | None = None) -> IntakeResult:
     """Record an emergency: classify, place, route under the SOP, link the call, announce."""
     require_role(who, CREATE_ROLES, "create incidents")
+    incident_id = str(uuid.uuid4())
     if idempotency_key is not None:
-        earlier = _claim_idempotency_key(conn, who, idempotency_key, _hash_request(data))
+        earlier = _claim_idempotency_key(conn, who, idempotency_key, _hash_request(data), incident_id)
         if earlier is not None:
             return IntakeResult(get_incident(ctx, who, earlier, conn=conn), created=False)
 
@@ -226,20 +240,21 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
     duplicates = find_duplicates(ctx, conn, type_code=itype.code, lat=place["lat"],
                                  lon=place["lon"], now=now)
 
-    incident_id = str(uuid.uuid4())
     ticket = new_ticket()
-    while conn.execute(select(incidents.c.id).where(incidents.c.ticket == ticket)).first():
+    while conn.execute(_TICKET_TAKEN, {"ticket": ticket}).first():
         ticket = new_ticket()
     caller = data.caller
-    conn.execute(_INSERT_INCIDENT, dict(
+    rows = InsertBatch()
+    rows.add(_INSERT_INCIDENT, dict(
         id=incident_id, ticket=ticket, status="new", type_code=itype.code, priority=priority,
         description=data.description, channel=data.channel,
         caller_phone=caller.phone if caller else None, caller_name=caller.name if caller else None,
+        geo_cell=None if place["lat"] is None else cell_of(place["lat"], place["lon"]),
         classified_type=classification.type_code,
         classification_confidence=classification.confidence,
         classification_alternatives=list(classification.alternatives),
         attention=attention, created_by=who.user_id, created_at=now, updated_at=now, **place))
-    conn.execute(_INSERT_CALL, dict(
+    rows.add(_INSERT_CALL, dict(
         id=str(uuid.uuid4()), channel=data.channel, caller_phone=caller.phone if caller else None,
         caller_name=caller.name if caller else None, received_at=data.received_at or now,
         answered_at=data.answered_at, outcome="out_of_area" if place["out_of_area"] else "emergency",
@@ -247,15 +262,17 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
 
     routes = [] if place["out_of_area"] else route_for(ctx, itype.code)
     ack_due = now + timedelta(seconds=sop.priorities[priority].ack_seconds)
+    rows.add(_INSERT_ASSIGNMENT, [
+        {"incident_id": incident_id, "agency_code": code, "role": role, "status": "pending",
+         "ack_due_at": ack_due, "created_at": now, "updated_at": now} for code, role in routes])
+    entries = [{"incident_id": incident_id, "at": now, "actor_id": who.user_id, "kind": "created",
+                "text": f"{itype.code} P{priority}", "public": True, "agency_code": None,
+                "data": {"ticket": ticket}}]
     if routes:
-        conn.execute(_INSERT_ASSIGNMENT, [
-            {"incident_id": incident_id, "agency_code": code, "role": role, "status": "pending",
-             "ack_due_at": ack_due, "created_at": now, "updated_at": now} for code, role in routes])
-    append_timeline(conn, incident_id, "created", who=who, at=now, public=True,
-                    text=f"{itype.code} P{priority}", data={"ticket": ticket})
-    if routes:
-        append_timeline(conn, incident_id, "routed", who=who, at=now,
-                        text=", ".join(f"{c} ({r})" for c, r in routes))
+        entries.append({"incident_id": incident_id, "at": now, "actor_id": who.user_id,
+                        "kind": "routed", "text": ", ".join(f"{c} ({r})" for c, r in routes),
+                        "public": False, "agency_code": None, "data": None})
+    rows.add(_INSERT_TIMELINE, entries)
     assignment_reads = [AssignmentRead(agency_code=c, role=r, status="pending", ack_due_at=ack_due)
                         for c, r in routes]
     incident = IncidentRead(
@@ -278,12 +295,8 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
                           "type_code": itype.code, **a.model_dump(mode="json")},
                          incident_id=incident_id, agencies={a.agency_code, sop.command_agency})
                for a in assignment_reads]
-    record_events(conn, ctx.db, events)
-    if idempotency_key is not None:
-        conn.execute(update(idempotency_keys)
-                     .where(idempotency_keys.c.user_id == who.user_id,
-                            idempotency_keys.c.key == idempotency_key)
-                     .values(incident_id=incident_id))
+    record_events(conn, ctx.db, events, batch=rows)
+    rows.write(conn)
     return IntakeResult(incident, created=True)
 
 
@@ -517,7 +530,7 @@ def reroute(ctx: Context, who: Principal, incident_id: str, type_code: str, prio
                          .values(role=wanted[code], updated_at=now))
     new_codes = [c for c in wanted if c not in existing]
     if new_codes:
-        conn.execute(_INSERT_ASSIGNMENT, [
+        _INSERT_ASSIGNMENT.execute(conn, [
             {"incident_id": incident_id, "agency_code": c, "role": wanted[c], "status": "pending",
              "ack_due_at": ack_due, "created_at": now, "updated_at": now} for c in new_codes])
     conn.execute(update(incidents).where(incidents.c.id == incident_id).values(

@@ -1,5 +1,5 @@
 """Incidents, their timeline, and the idempotency keys that keep a retried intake single."""
-from sqlalchemy import (Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer,
                         String, Table, Text)
 
 from siaga112.db import JSONType, UTCDateTime, metadata
@@ -19,6 +19,8 @@ incidents = Table(
     Column("caller_name", Text),
     Column("lat", Float),
     Column("lon", Float),
+    # Grid cell of the position (see geo.cells): nearby incidents by index, on any database.
+    Column("geo_cell", BigInteger),
     Column("address", Text),
     Column("desa_code", String(16)),
     Column("kecamatan_code", String(16)),
@@ -38,7 +40,7 @@ incidents = Table(
     CheckConstraint("priority BETWEEN 1 AND 4", name="priority"),
     Index("ix_incidents_created_at_id", "created_at", "id"),
     Index("ix_incidents_status_created_at", "status", "created_at"),
-    Index("ix_incidents_lat_lon", "lat", "lon"),
+    Index("ix_incidents_geo_cell_created_at", "geo_cell", "created_at"),
     Index("ix_incidents_caller_phone", "caller_phone"),
 )
 
@@ -61,6 +63,7 @@ idempotency_keys = Table(
     Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("request_hash", String(64), nullable=False),
-    Column("incident_id", String(36), ForeignKey("incidents.id")),
+    # No foreign key: the key is claimed, naming the incident, before that incident's row exists.
+    Column("incident_id", String(36), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )

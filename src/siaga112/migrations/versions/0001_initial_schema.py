@@ -106,6 +106,7 @@ def upgrade() -> None:
     sa.Column('caller_name', sa.Text(), nullable=True),
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('geo_cell', sa.BigInteger(), nullable=True),
     sa.Column('address', sa.Text(), nullable=True),
     sa.Column('desa_code', sa.String(length=16), nullable=True),
     sa.Column('kecamatan_code', sa.String(length=16), nullable=True),
@@ -129,7 +130,7 @@ def upgrade() -> None:
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index('ix_incidents_caller_phone', ['caller_phone'], unique=False)
         batch_op.create_index('ix_incidents_created_at_id', ['created_at', 'id'], unique=False)
-        batch_op.create_index('ix_incidents_lat_lon', ['lat', 'lon'], unique=False)
+        batch_op.create_index('ix_incidents_geo_cell_created_at', ['geo_cell', 'created_at'], unique=False)
         batch_op.create_index('ix_incidents_status_created_at', ['status', 'created_at'], unique=False)
 
     op.create_table('sop_routes',
@@ -171,9 +172,8 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('incident_id', sa.String(length=36), nullable=True),
+    sa.Column('incident_id', sa.String(length=36), nullable=False),
     sa.Column('created_at', siaga112.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_idempotency_keys_incident_id_incidents')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idempotency_keys_user_id_users')),
     sa.PrimaryKeyConstraint('user_id', 'key', name=op.f('pk_idempotency_keys'))
     )
@@ -268,7 +268,7 @@ def downgrade() -> None:
     op.drop_table('sop_routes')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.drop_index('ix_incidents_status_created_at')
-        batch_op.drop_index('ix_incidents_lat_lon')
+        batch_op.drop_index('ix_incidents_geo_cell_created_at')
         batch_op.drop_index('ix_incidents_created_at_id')
         batch_op.drop_index('ix_incidents_caller_phone')
 

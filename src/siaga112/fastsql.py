@@ -1,0 +1,77 @@
+"""INSERTs for the intake hot path, compiled once per dialect and run on the DBAPI cursor.
+
+Why not plain `conn.execute(insert(table), rows)`: profiling the intake at 100 incidents/s on two
+cores showed SQLAlchemy's per-statement work (cache keys, parameter coercion, result setup) at
+~0.4 ms a statement, about two thirds of the request's CPU. The SQL text and the per-column bind
+processors still come from SQLAlchemy (so types such as UTCDateTime and JSON behave exactly as
+elsewhere); only the per-call bookkeeping is skipped. Use it for INSERTs without RETURNING only.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqlalchemy import Connection, Table, bindparam, insert
+
+
+class FastInsert:
+    def __init__(self, table: Table):
+        self.table = table
+        self._compiled: dict[tuple[str, tuple[str, ...]], tuple[str, list[tuple[str, Callable | None]], bool]] = {}
+
+    def _compile(self, conn: Connection, columns: tuple[str, ...]):
+        dialect = conn.dialect
+        stmt = insert(self.table).values({c: bindparam(c, type_=self.table.c[c].type) for c in columns})
+        compiled = stmt.compile(dialect=dialect)
+        processors = [(c, self.table.c[c].type.dialect_impl(dialect).bind_processor(dialect))
+                      for c in columns]
+        positional = bool(compiled.positiontup)
+        order = list(compiled.positiontup) if positional else [c for c, _ in processors]
+        by_name = dict(processors)
+        entry = (compiled.string, [(c, by_name[c]) for c in order], positional)
+        self._compiled[(dialect.name, columns)] = entry
+        return entry
+
+    def execute(self, conn: Connection, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
+        """Insert one row (a dict) or several with the same keys."""
+        if isinstance(rows, dict):
+            rows = [rows]
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        entry = self._compiled.get((conn.dialect.name, columns)) or self._compile(conn, columns)
+        sql, processors, positional = entry
+        if positional:
+            params: list[Any] = [tuple(p(r[c]) if p else r[c] for c, p in processors) for r in rows]
+        else:
+            params = [{c: (p(r[c]) if p else r[c]) for c, p in processors} for r in rows]
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            if len(params) == 1:
+                cursor.execute(sql, params[0])
+            else:
+                cursor.executemany(sql, params)
+        finally:
+            cursor.close()
+
+
+class InsertBatch:
+    """Several FastInserts written together: one network round trip on PostgreSQL (pipeline)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[FastInsert, list[dict[str, Any]] | dict[str, Any]]] = []
+
+    def add(self, statement: FastInsert, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
+        if rows:
+            self.items.append((statement, rows))
+
+    def write(self, conn: Connection) -> None:
+        raw = conn.connection.dbapi_connection
+        if conn.dialect.name == "postgresql":
+            # psycopg's pipeline sends every INSERT before waiting for any answer; errors still
+            # surface here, before the transaction commits.
+            with raw.pipeline():
+                for statement, rows in self.items:
+                    statement.execute(conn, rows)
+        else:
+            for statement, rows in self.items:
+                statement.execute(conn, rows)

@@ -1,0 +1,25 @@
+"""A fixed lat/lon grid: 'what is near this point' as an indexed equality lookup on any database.
+
+PostGIS or SpatiaLite would do this too, but the embedded default has neither; a grid of about
+550 m cells with an index on (cell, created_at) answers the duplicate search in a few index
+probes whatever the size of the history.
+"""
+from __future__ import annotations
+
+import math
+
+CELL_DEG = 0.005  # ~556 m of latitude
+_LON_CELLS = int(360 / CELL_DEG) + 1
+
+
+def cell_of(lat: float, lon: float) -> int:
+    return int((lat + 90) // CELL_DEG) * _LON_CELLS + int((lon + 180) // CELL_DEG)
+
+
+def cells_within(lat: float, lon: float, radius_m: float) -> list[int]:
+    """Every cell that may hold a point within `radius_m` of (lat, lon)."""
+    dlat = radius_m / 111_320
+    dlon = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    lat0, lat1 = int((lat - dlat + 90) // CELL_DEG), int((lat + dlat + 90) // CELL_DEG)
+    lon0, lon1 = int((lon - dlon + 180) // CELL_DEG), int((lon + dlon + 180) // CELL_DEG)
+    return [la * _LON_CELLS + lo for la in range(lat0, lat1 + 1) for lo in range(lon0, lon1 + 1)]
