@@ -14,9 +14,13 @@ from siaga112.bootstrap import build_context
 from siaga112.calls.routes import router as calls_router
 from siaga112.config import Settings
 from siaga112.context import Context
+from siaga112.dispatch.escalation import EscalationWorker
 from siaga112.dispatch.routes import router as dispatch_router
 from siaga112.errors import DomainError
+from siaga112.events import PgListener
 from siaga112.incidents.routes import router as incidents_router
+from siaga112.live.hub import LiveHub
+from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.reference.routes import router as reference_router
 from siaga112.units.routes import router as units_router
@@ -36,11 +40,28 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
+        hub = LiveHub(ctx)
+        app.state.hub = hub
+        await hub.start()
+        listener = PgListener(ctx.db.url, ctx.bus) if not ctx.db.is_sqlite else None
+        if listener:
+            listener.start()
+        worker = (EscalationWorker(ctx, settings.escalation_interval_seconds)
+                  if settings.escalation_interval_seconds > 0 else None)
+        if worker:
+            worker.start()
         gc.collect()
         gc.freeze()
-        yield
-        if context is None:
-            ctx.db.dispose()
+        try:
+            yield
+        finally:
+            if worker:
+                worker.stop()
+            if listener:
+                listener.stop()
+            await hub.stop()
+            if context is None:
+                ctx.db.dispose()
 
     # FastAPI's own OpenTelemetry hooks are off: nothing here exports traces, and they cost CPU
     # on every request. Bodies over the limit are refused with 413 before they are parsed.
@@ -51,7 +72,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                   description="Call Center Siaga 112, Kabupaten Penajam Paser Utara: intake, "
                               "SOP routing and dispatch.")
     app.state.ctx = ctx
-    for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router):
+    for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
+                   live_router):
         app.include_router(router)
 
     @app.exception_handler(DomainError)

@@ -45,8 +45,9 @@ def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
         _fail("several workers need PostgreSQL (SIAGA112_DATABASE_URL=postgresql://...); "
               "SQLite serves from one process")
     ctx.db.dispose()
+    # Event streams never end by themselves; give them a few seconds, then shut down anyway.
     uvicorn.run("siaga112.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False)
+                access_log=False, timeout_graceful_shutdown=5)
 
 
 @app.command()
@@ -141,14 +142,25 @@ def sop_check(file: Optional[Path] = typer.Argument(None, help="SOP YAML (defaul
 @app.command()
 def simulate(rate: float = typer.Option(5.0, help="incidents+calls per second"),
              duration: float = typer.Option(60.0, help="seconds"),
-             url: str = "http://127.0.0.1:8112", token: Optional[str] = None) -> None:
+             url: str = "http://127.0.0.1:8112", token: Optional[str] = None,
+             seed: Optional[int] = typer.Option(None, help="same seed, same traffic"),
+             mix: Optional[str] = typer.Option(None, help="outcome shares, e.g. prank=23,emergency=5 "
+                                               "(outcomes: prank silent information misdial "
+                                               "out_of_area emergency)")) -> None:
     """Realistic synthetic 112 traffic against a running server (most calls are not emergencies)."""
-    from siaga112.simulate import run_simulation
+    from siaga112.simulate import parse_mix, simulate_traffic
 
     if not token:
         _fail("--token is required (siaga112 token add operator1)")
-    summary = run_simulation(url=url, token=token, rate=rate, duration=duration)
-    typer.echo(summary)
+    try:
+        shares = parse_mix(mix) if mix else None
+        report = simulate_traffic(url=url, token=token, rate=rate, duration=duration, seed=seed,
+                                  mix=shares)
+    except ValueError as exc:
+        _fail(f"cannot simulate: {exc}")
+    typer.echo(report.summary())
+    if report.stopped:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     # PostgreSQL connection pool per process.
     pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    # Comment lines on idle event streams, so proxies and browsers keep the connection open.
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # How often the escalation worker looks for missed deadlines; 0 turns the worker off.
+    escalation_interval_seconds: float = Field(default=1.0, ge=0)
     # Threads per process that run request handlers (see app.lifespan for why so few).
     worker_threads: int = Field(default=16, ge=1, le=100)
 

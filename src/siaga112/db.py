@@ -124,11 +124,13 @@ class Database:
             conn = conn.execution_options(siaga_write=write)
             hooks: list[Callable[[], None]] = []
             conn.info["after_commit"] = hooks
+            conn.info["tx_state"] = {}
             try:
                 with conn.begin():
                     yield conn
             finally:
                 conn.info.pop("after_commit", None)
+                conn.info.pop("tx_state", None)
         for hook in hooks:
             hook()
 

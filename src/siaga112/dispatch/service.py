@@ -88,8 +88,9 @@ def dispatch_unit(ctx: Context, who: Principal, incident_id: str, agency_code: s
     if unit is None or unit.agency_code != agency_code:
         raise InvalidField("unit_id", f"no unit {unit_id!r} in {agency_code}")
     now = utcnow()
+    arrival_due = now + timedelta(seconds=ctx.sop.priorities[incident.priority].dispatch_seconds)
     _move(conn, row, "dispatched", now, dispatched_at=now, unit_id=unit_id,
-          acknowledged_at=row.acknowledged_at or now)
+          acknowledged_at=row.acknowledged_at or now, arrival_due_at=arrival_due)
     taken = conn.execute(update(units).where(units.c.id == unit_id, units.c.status == "available")
                          .values(status="dispatched", incident_id=incident_id, updated_at=now))
     if taken.rowcount != 1:

@@ -1,0 +1,96 @@
+"""Deadlines: an assignment nobody acknowledged, or a unit that has not arrived, goes to command.
+
+Deadlines are columns (`ack_due_at`, `arrival_due_at`), not timers, so a restart loses none.
+Every process may run the worker; each overdue assignment is claimed by a conditional UPDATE
+that only one of them can win, so it is escalated exactly once.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import structlog
+from sqlalchemy import select, update
+
+from siaga112.context import Context
+from siaga112.db import utcnow
+from siaga112.events import EventName, record_event
+from siaga112.incidents.service import append_timeline
+from siaga112.models import assignments, incidents
+
+log = structlog.get_logger(__name__)
+
+# (deadline column, claim column, statuses that still owe the action, why)
+DEADLINES = (
+    (assignments.c.ack_due_at, assignments.c.escalated_at, ("pending",), "not_acknowledged"),
+    (assignments.c.arrival_due_at, assignments.c.arrival_escalated_at, ("dispatched", "en_route"),
+     "not_arrived"),
+)
+
+
+def escalate_overdue(ctx: Context, *, now: datetime | None = None, limit: int = 200) -> int:
+    """Escalate each assignment past a deadline, once; returns how many this call escalated."""
+    now = now or utcnow()
+    escalated = 0
+    for due, claimed, statuses, reason in DEADLINES:
+        with ctx.db.transaction(write=False) as conn:
+            candidates = conn.execute(
+                select(assignments.c.id).where(due <= now, claimed.is_(None),
+                                               assignments.c.status.in_(statuses))
+                .order_by(due).limit(limit)).scalars().all()
+        for assignment_id in candidates:
+            with ctx.db.transaction() as conn:
+                won = conn.execute(update(assignments).where(
+                    assignments.c.id == assignment_id, claimed.is_(None),
+                    assignments.c.status.in_(statuses)).values({claimed: now}))
+                if won.rowcount != 1:
+                    continue  # another worker got it, or the agency acted meanwhile
+                _record_escalation(ctx, conn, assignment_id, reason, now)
+            escalated += 1
+    return escalated
+
+
+def _record_escalation(ctx: Context, conn, assignment_id: int, reason: str, now: datetime) -> None:
+    a = conn.execute(select(assignments).where(assignments.c.id == assignment_id)).one()
+    incident = conn.execute(select(incidents.c.id, incidents.c.ticket, incidents.c.type_code,
+                                   incidents.c.priority, incidents.c.attention)
+                            .where(incidents.c.id == a.incident_id)).one()
+    if incident.attention is None:
+        conn.execute(update(incidents).where(incidents.c.id == incident.id)
+                     .values(attention="overdue", updated_at=now))
+    label = {"not_acknowledged": "belum menerima laporan", "not_arrived": "unit belum tiba"}[reason]
+    append_timeline(conn, incident.id, "escalated", who=None, at=now, agency_code=a.agency_code,
+                    text=f"{a.agency_code} {label}: diteruskan ke pusat komando",
+                    data={"reason": reason})
+    record_event(conn, ctx.db, EventName.ASSIGNMENT_ESCALATED, {
+        "incident_id": incident.id, "ticket": incident.ticket, "agency_code": a.agency_code,
+        "role": a.role, "status": a.status, "priority": incident.priority,
+        "type_code": incident.type_code, "reason": reason,
+        "due_at": (a.ack_due_at if reason == "not_acknowledged" else a.arrival_due_at).isoformat(),
+        "at": now.isoformat()},
+        incident_id=incident.id, agencies={a.agency_code, ctx.sop.command_agency})
+    log.info("assignment_escalated", incident_id=incident.id, agency=a.agency_code, reason=reason)
+
+
+class EscalationWorker:
+    """Runs `escalate_overdue` every few seconds in a background thread of the server."""
+
+    def __init__(self, ctx: Context, interval: float):
+        self.ctx = ctx
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="siaga112-escalation", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                escalate_overdue(self.ctx)
+            except Exception as exc:  # noqa: BLE001 — the next round tries again
+                log.warning("escalation_failed", error=type(exc).__name__)

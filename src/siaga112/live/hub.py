@@ -1,0 +1,168 @@
+"""The live hub: one reader of the event log per process, fanning events out to SSE streams.
+
+Five hundred dispatcher screens must not mean five hundred queries per commit. The hub reads the
+new rows once per wake-up, keeps the recent ones in memory, and hands each stream what its user
+may see. A stream that starts behind (reconnect with Last-Event-ID) first reads its backlog, up
+to the hub's position at the moment it subscribed, then continues from the hub: no gap, no repeat.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, func, select
+
+from siaga112.auth.service import Principal
+from siaga112.context import Context
+from siaga112.models import event_log
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    id: int
+    name: str
+    agencies: str  # " DAMKAR BPBD " — who besides staff may see it
+    frame: bytes   # the SSE frame, encoded once for every stream
+
+    @classmethod
+    def from_row(cls, row: Any) -> "LiveEvent":
+        data = json.dumps({**row.data, "event_at": row.at.isoformat()}, separators=(",", ":"),
+                          ensure_ascii=False)
+        frame = f"id: {row.id}\nevent: {row.name}\ndata: {data}\n\n".encode()
+        return cls(row.id, row.name, row.agencies, frame)
+
+
+def visible_to(who: Principal, event: LiveEvent) -> bool:
+    """The stream's share of the event log: staff everything, an agency what names it."""
+    if who.sees_everything:
+        return True
+    if who.role == "integration" or not who.agency_code:
+        return False
+    return f" {who.agency_code} " in event.agencies
+
+
+def read_events(conn: Connection, after: int, upto: int | None = None, limit: int = 1000) -> list[LiveEvent]:
+    query = select(event_log).where(event_log.c.id > after).order_by(event_log.c.id).limit(limit)
+    if upto is not None:
+        query = query.where(event_log.c.id <= upto)
+    return [LiveEvent.from_row(r) for r in conn.execute(query)]
+
+
+def latest_event_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(event_log.c.id), 0))).scalar_one())
+
+
+class Subscription:
+    """One SSE stream's queue; the hub drops a stream that falls too far behind."""
+
+    def __init__(self, who: Principal, max_pending: int):
+        self.who = who
+        self.queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue(maxsize=max_pending)
+        self.overflowed = False
+
+    def offer(self, event: LiveEvent) -> None:
+        if self.overflowed or not visible_to(self.who, event):
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # It will reconnect with its Last-Event-ID and read the rest from the database.
+            self.overflowed = True
+            self.close()
+
+    def close(self) -> None:
+        """End the stream: drop what is queued and leave the end-of-stream marker."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+
+class LiveHub:
+    def __init__(self, ctx: Context, *, recent: int = 5000, max_pending: int = 2000):
+        self.ctx = ctx
+        self.position = 0
+        self.recent: deque[LiveEvent] = deque(maxlen=recent)
+        self.max_pending = max_pending
+        self.subscriptions: set[Subscription] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.position = await asyncio.to_thread(self._latest)
+        self.ctx.bus.subscribe(self._loop, self._wake.set)
+        self._task = asyncio.create_task(self._run(), name="siaga112-live-hub")
+
+    async def stop(self) -> None:
+        if self._loop is not None:
+            self.ctx.bus.unsubscribe(self._loop, self._wake.set)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        for sub in list(self.subscriptions):
+            sub.close()
+
+    def _latest(self) -> int:
+        with self.ctx.db.transaction(write=False) as conn:
+            return latest_event_id(conn)
+
+    def _fetch(self, after: int) -> list[LiveEvent]:
+        with self.ctx.db.transaction(write=False) as conn:
+            return read_events(conn, after)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while True:
+                    events = await asyncio.to_thread(self._fetch, self.position)
+                    for event in events:
+                        self.recent.append(event)
+                        self.position = event.id
+                        for sub in list(self.subscriptions):
+                            sub.offer(event)
+                    if len(events) < 1000:
+                        break
+            except Exception as exc:  # noqa: BLE001 — a failed read is retried on the next wake
+                log.warning("live_hub_read_failed", error=type(exc).__name__)
+                await asyncio.sleep(0.5)
+                self._wake.set()
+
+    async def subscribe(self, who: Principal, last_event_id: int | None) -> tuple[Subscription, list[LiveEvent]]:
+        """Register a stream; returns it with the backlog after `last_event_id`, visible only."""
+        sub = Subscription(who, self.max_pending)
+        # Registration and the position snapshot happen together (no await in between), so
+        # every event after `upto` reaches the queue and none at or before it does.
+        self.subscriptions.add(sub)
+        upto = self.position
+        if last_event_id is None or last_event_id >= upto:
+            return sub, []
+        if self.recent and self.recent[0].id <= last_event_id + 1:
+            backlog = [e for e in self.recent if last_event_id < e.id <= upto]
+        else:
+            backlog = await asyncio.to_thread(self._backlog, last_event_id, upto)
+        return sub, [e for e in backlog if visible_to(who, e)]
+
+    def _backlog(self, after: int, upto: int) -> list[LiveEvent]:
+        events: list[LiveEvent] = []
+        with self.ctx.db.transaction(write=False) as conn:
+            while True:
+                chunk = read_events(conn, after, upto)
+                events += chunk
+                if len(chunk) < 1000:
+                    return events
+                after = chunk[-1].id
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self.subscriptions.discard(sub)

@@ -1,0 +1,56 @@
+"""GET /api/v1/events: Server-Sent Events of what the caller may see, resumable by Last-Event-ID."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from siaga112.auth.service import Principal
+from siaga112.deps import current_principal
+from siaga112.errors import InvalidField
+from siaga112.live.hub import LiveHub
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+def _parse_last_id(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise InvalidField("Last-Event-ID", "Last-Event-ID must be an event id (a whole number)")
+    return int(value)
+
+
+@router.get("/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "event stream (id:, event:, data: JSON)"}})
+async def events(request: Request, who: Principal = Depends(current_principal),
+                 last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
+                 after: str | None = Query(default=None, description="same as Last-Event-ID")):
+    """Live events; a reconnecting client sends Last-Event-ID and gets every event it missed."""
+    hub: LiveHub = request.app.state.hub
+    start = _parse_last_id(last_event_id if last_event_id is not None else after)
+    sub, backlog = await hub.subscribe(who, start)
+    heartbeat = request.app.state.ctx.settings.sse_heartbeat_seconds
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 2000\n: connected\n\n"
+            for event in backlog:
+                yield event.frame
+            while True:
+                try:
+                    event = await asyncio.wait_for(sub.queue.get(), timeout=heartbeat)
+                except asyncio.TimeoutError:
+                    yield b": heartbeat\n\n"
+                    continue
+                if event is None:
+                    return
+                yield event.frame
+        finally:
+            hub.unsubscribe(sub)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
