@@ -88,10 +88,20 @@ def database_url(request, templates, tmp_path) -> str:
         shutil.copyfile(src, dst)
         yield f"sqlite:///{dst}"
         return
+    yield from _pg_copy(tpl)
+
+
+def _pg_copy(tpl: Template):
     name = f"siaga_t_{os.getpid()}_{next(_counter)}"
     _pg_admin(f"CREATE DATABASE {name} TEMPLATE {tpl.url.rsplit('/', 1)[1]}")
     yield _pg_url(name)
     _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_database_url(templates):
+    """A private PostgreSQL database, for what only PostgreSQL does (several processes)."""
+    yield from _pg_copy(templates["postgresql"])
 
 
 @pytest.fixture
@@ -276,3 +286,33 @@ def open_stream(live_server, tokens):
     yield _open
     for s in opened:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def fast_sop_file(tmp_path_factory) -> Path:
+    """The PPU SOP with deadlines of seconds, for escalation tests (SIAGA112_SOP_FILE)."""
+    import re
+
+    from siaga112.sop.loader import default_sop_path
+
+    text = default_sop_path().read_text(encoding="utf-8")
+    for level, (ack, dispatch) in {1: (1, 2), 2: (2, 3), 3: (3, 4), 4: (4, 5)}.items():
+        text, n = re.subn(rf"(\n  {level}: \{{label: .*?\}}, *)ack_seconds: *\d+, *dispatch_seconds: *\d+",
+                          rf"\g<1>ack_seconds: {ack}, dispatch_seconds: {dispatch}", text)
+        assert n == 1, f"priority {level} not found in the SOP"
+    path = tmp_path_factory.mktemp("sop") / "fast.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def fast_sop_database(request, tmp_path, fast_sop_file):
+    """A fresh database seeded with the fast SOP; yields (url, tokens)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/fast.db"
+        yield url, _prepare_template(url, fast_sop_file)
+        return
+    name = f"siaga_fast_{os.getpid()}_{next(_counter)}"
+    _pg_admin(f"CREATE DATABASE {name}")
+    yield _pg_url(name), _prepare_template(_pg_url(name), fast_sop_file)
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -38,8 +38,6 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         # threads contending for the GIL and one SQLite writer mostly trade futexes; a few
         # threads keep the CPU busy and let the rest of the queue wait cheaply in the event loop.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
-        # them out of the collector's generations shortens the GC pauses that make the p99.
         hub = LiveHub(ctx)
         app.state.hub = hub
         await hub.start()
@@ -50,6 +48,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                   if settings.escalation_interval_seconds > 0 else None)
         if worker:
             worker.start()
+        # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
+        # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
         gc.freeze()
         try:

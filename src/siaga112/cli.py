@@ -144,9 +144,9 @@ def simulate(rate: float = typer.Option(5.0, help="incidents+calls per second"),
              duration: float = typer.Option(60.0, help="seconds"),
              url: str = "http://127.0.0.1:8112", token: Optional[str] = None,
              seed: Optional[int] = typer.Option(None, help="same seed, same traffic"),
-             mix: Optional[str] = typer.Option(None, help="outcome shares, e.g. prank=23,emergency=5 "
-                                               "(outcomes: prank silent information misdial "
-                                               "out_of_area emergency)")) -> None:
+             mix: Optional[str] = typer.Option(None, help="percent per outcome, others keep their default, "
+                                               "e.g. prank=23,emergency=5 (outcomes: prank silent "
+                                               "information misdial out_of_area emergency)")) -> None:
     """Realistic synthetic 112 traffic against a running server (most calls are not emergencies)."""
     from siaga112.simulate import parse_mix, simulate_traffic
 

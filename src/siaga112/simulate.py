@@ -203,6 +203,7 @@ class Planned:
     ring_s: float
     talk_s: float
     of: int | None = None  # for a duplicate: index of the emergency it reports
+    type_code: str | None = None  # what the emergency really is, whether or not the body says so
     typed: bool = False  # the call-taker chose the type instead of leaving it to the classifier
 
     @property
@@ -211,17 +212,17 @@ class Planned:
 
 
 def parse_mix(text: str) -> dict[str, float]:
-    """'prank=40,emergency=10' -> the default mix with those shares replaced (any positive scale)."""
-    mix = dict(DEFAULT_MIX)
+    """'prank=23,emergency=5' (percent) -> the default mix with those shares replaced, normalised."""
+    percent = {k: v * 100 for k, v in DEFAULT_MIX.items()}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, value = part.partition("=")
         if not sep:
-            raise ValueError(f"mix entry {part!r}: expected outcome=share")
+            raise ValueError(f"mix entry {part!r}: expected outcome=percent")
         try:
-            mix[name.strip()] = float(value)
+            percent[name.strip()] = float(value)
         except ValueError:
-            raise ValueError(f"mix entry {part!r}: share is not a number") from None
-    return _normalised_mix(mix)
+            raise ValueError(f"mix entry {part!r}: percent is not a number") from None
+    return _normalised_mix(percent)
 
 
 def _normalised_mix(mix: Mapping[str, float]) -> dict[str, float]:
@@ -413,7 +414,7 @@ def _emergency(world: _World, at: float, typed_share: float) -> Planned:
     if typed:
         body["type_code"] = type_code
     ring, talk = _durations(rng, "emergency")
-    return Planned(at, "emergency", body, ring, talk, typed=typed)
+    return Planned(at, "emergency", body, ring, talk, type_code=type_code, typed=typed)
 
 
 def _duplicate(world: _World, at: float, original: int, first: Planned, same_caller: bool) -> Planned:

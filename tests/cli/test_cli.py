@@ -1,0 +1,311 @@
+"""The `siaga112` command as an administrator runs it: SOP checks, users, tokens, migrations."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, inspect, select
+
+from siaga112.app import create_app
+from siaga112.auth.service import verify_password
+from siaga112.config import Settings
+from siaga112.db import Database, normalise_url
+from siaga112.models import incident_types
+from siaga112.sop.loader import default_sop_path, load_sop
+
+SIAGA112 = Path(sys.executable).parent / "siaga112"
+PACKAGED_PATH = default_sop_path()
+PACKAGED = PACKAGED_PATH.read_text(encoding="utf-8")
+API = "/api/v1"
+
+
+def edit(text: str, old: str, new: str) -> str:
+    """Replace the single occurrence of `old` in `text`."""
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
+    return text.replace(old, new)
+
+
+def line_of(text: str, fragment: str) -> int:
+    """1-based number of the single line of `text` containing `fragment`."""
+    hits = [n for n, line in enumerate(text.splitlines(), 1) if fragment in line]
+    assert len(hits) == 1, f"{fragment!r} is on lines {hits}"
+    return hits[0]
+
+
+def cli_env(database_url: str | None, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a fresh shell: no SIAGA112_ setting leaks in from the test run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA112_")}
+    env["SIAGA112_VAR_DIR"] = str(tmp_path / "var")
+    if database_url is not None:
+        env["SIAGA112_DATABASE_URL"] = database_url
+    env.update(extra)
+    return env
+
+
+def start(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.Popen:
+    return subprocess.Popen([str(SIAGA112), *args], env=env, cwd=cwd, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(proc: subprocess.Popen, stdin: str | None = None) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(stdin if stdin is not None else "", timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def siaga112(*args: str, env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run the installed command to completion."""
+    return finish(start(list(args), env, cwd), stdin)
+
+
+def side_by_side(jobs: list[tuple[list[str], str | None]], env: dict[str, str],
+                 cwd: Path) -> list[subprocess.CompletedProcess]:
+    """Run independent commands two at a time: each pays ~2 s of start-up, and there are 2 cores."""
+    results = []
+    for i in range(0, len(jobs), 2):
+        batch = [(start(args, env, cwd), stdin) for args, stdin in jobs[i:i + 2]]
+        results += [finish(proc, stdin) for proc, stdin in batch]
+    return results
+
+
+def incident_type_rows(url: str) -> int:
+    """Rows in incident_types, 0 when the table was never created."""
+    engine = create_engine(normalise_url(url))
+    try:
+        if "incident_types" not in inspect(engine).get_table_names():
+            return 0
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(incident_types)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def empty_database_url(database_url, tmp_path):
+    """A database on the same backend as `database_url` with nothing in it, not even tables."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"siaga_cli_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield database_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# --- siaga112 sop check --------------------------------------------------------------------------
+
+def edited_line(old: str) -> int:
+    """Line of the packaged SOP where `old` starts; no edit below adds or removes a line."""
+    return PACKAGED.count("\n", 0, PACKAGED.index(old)) + 1
+
+
+# Each mistake an administrator may make: (text, its replacement, the message naming it).
+BROKEN = {
+    "unknown support agency": (
+        "support: [BPBD, DINKES, PLN]", "support: [BPBD, DINKES, PLN, BASARNAS]",
+        "incident type FIRE-BLDG: support agency BASARNAS is not a defined agency"),
+    "type without lead": (
+        "lead: DISHUB", "lead: null", "incident type TRAFFIC-DISRUPT has no lead agency"),
+    "duplicated type code": (
+        "- code: POLLUTION", "- code: CRIME",
+        f"incident type code CRIME is duplicated (first defined on line {line_of(PACKAGED, '- code: CRIME')})"),
+    "priority without ack_seconds": (
+        "ack_seconds: 900,   ", "", "priority 3: missing required field 'ack_seconds'"),
+}
+
+
+def all_broken() -> str:
+    text = PACKAGED
+    for old, new, _ in BROKEN.values():
+        text = edit(text, old, new)
+    return text
+
+
+def test_sop_check_accepts_the_packaged_sop(tmp_path):
+    r = siaga112("sop", "check", env=cli_env(None, tmp_path), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"ppu\.yaml: OK — 16 agencies, 23 incident types, 4 priorities", r.stdout)
+    explicit = siaga112("sop", "check", str(PACKAGED_PATH), env=cli_env(None, tmp_path), cwd=tmp_path)
+    assert explicit.returncode == 0 and "OK" in explicit.stdout
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_sop_check_names_each_mistake_with_its_line(case, tmp_path):
+    old, new, message = BROKEN[case]
+    line = edited_line(old)
+    path = tmp_path / "sop.yaml"
+    path.write_text(edit(PACKAGED, old, new), encoding="utf-8")
+    r = siaga112("sop", "check", str(path), env=cli_env(None, tmp_path), cwd=tmp_path)
+    assert r.returncode != 0
+    assert f"{path}: line {line}: {message}" in r.stderr, r.stderr
+    assert "1 problem(s) found" in r.stderr
+    assert "OK" not in r.stdout
+
+
+def test_sop_check_reports_every_mistake_at_once(tmp_path):
+    path = tmp_path / "sop.yaml"
+    path.write_text(all_broken(), encoding="utf-8")
+    r = siaga112("sop", "check", str(path), env=cli_env(None, tmp_path), cwd=tmp_path)
+    assert r.returncode != 0
+    for old, _, message in BROKEN.values():
+        assert f"{path}: line {edited_line(old)}: {message}" in r.stderr, r.stderr
+    assert "4 problem(s) found" in r.stderr
+
+
+def test_sop_check_of_a_missing_file_says_so(tmp_path):
+    missing = tmp_path / "nowhere" / "sop.yaml"
+    r = siaga112("sop", "check", str(missing), env=cli_env(None, tmp_path), cwd=tmp_path)
+    assert r.returncode != 0
+    assert f"{missing}: no such file" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+# --- the server refuses an invalid SOP, and follows another valid one ---------------------------------
+
+
+def test_server_refuses_to_start_on_an_invalid_sop_and_writes_nothing(empty_database_url, tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text(all_broken(), encoding="utf-8")
+    env = cli_env(empty_database_url, tmp_path, SIAGA112_SOP_FILE=str(path))
+    # `seed` prepares the database exactly as `serve` does before it listens.
+    r = siaga112("seed", env=env, cwd=tmp_path)
+    assert r.returncode != 0
+    assert "refusing to start: the SOP is invalid" in r.stderr
+    for old, _, message in BROKEN.values():
+        assert f"{path}: line {edited_line(old)}: {message}" in r.stderr, r.stderr
+    assert "reference data loaded" not in r.stdout
+    assert incident_type_rows(empty_database_url) == 0
+
+
+def _other_sop() -> str:
+    """The packaged SOP with a wider fire response and a new port authority leading ship accidents."""
+    text = edit(PACKAGED, "support: [BPBD, DINKES, PLN]", "support: [BPBD, DINKES, PLN, SATPOLPP]")
+    text = edit(text, '  - {code: KODIM,      name: "Komando Distrik Militer 0913/PPU", external: true}\n',
+                '  - {code: KODIM,      name: "Komando Distrik Militer 0913/PPU", external: true}\n'
+                '  - {code: KSOP,       name: "Kantor Kesyahbandaran dan Otoritas Pelabuhan Penajam",'
+                ' external: true}\n')
+    return edit(text, "  - code: OTHER\n", """\
+  - code: SHIP-ACC
+    name: {id: "Kecelakaan kapal di alur pelabuhan", en: "Ship accident in the port channel"}
+    priority: 1
+    lead: KSOP
+    support: [SAR, POLRES]
+    keywords: ["kapal kandas", "tongkang kandas", tongkang, kandas, "alur pelabuhan"]
+  - code: OTHER
+""")
+
+
+def test_another_sop_file_decides_the_routing(empty_database_url, tmp_path, incident_body):
+    path = tmp_path / "ppu-2027.yaml"
+    path.write_text(_other_sop(), encoding="utf-8")
+    load_sop(path)  # valid, or this test is about something else
+    env = cli_env(empty_database_url, tmp_path, SIAGA112_SOP_FILE=str(path))
+    seeded = siaga112("seed", "--demo", env=env, cwd=tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    issued = siaga112("token", "add", "komandan", env=env, cwd=tmp_path)
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    settings = Settings(database_url=empty_database_url, sop_file=path, var_dir=tmp_path / "var")
+    with TestClient(create_app(settings)) as client:
+        agencies = client.get(f"{API}/reference/agencies", headers=headers)
+        assert agencies.status_code == 200 and "KSOP" in {a["code"] for a in agencies.json()}
+
+        fire = client.post(f"{API}/incidents", json=incident_body(), headers=headers)
+        assert fire.status_code == 201, fire.text
+        assert [(a["agency_code"], a["role"]) for a in fire.json()["assignments"]] == [
+            ("DAMKAR", "lead"), ("BPBD", "support"), ("DINKES", "support"), ("PLN", "support"),
+            ("SATPOLPP", "support")]
+
+        # No type given: the classifier learnt the new type's words from the SOP file.
+        ship = client.post(f"{API}/incidents", headers=headers, json=incident_body(
+            type_code=None, location={"desa_code": "64.09.01.1011"},
+            description="Tongkang batu bara kandas di alur pelabuhan Penajam, menghalangi feri"))
+        assert ship.status_code == 201, ship.text
+        body = ship.json()
+        assert body["type_code"] == "SHIP-ACC"
+        assert [(a["agency_code"], a["role"]) for a in body["assignments"]] == [
+            ("KSOP", "lead"), ("SAR", "support"), ("POLRES", "support")]
+
+
+# --- users and tokens ------------------------------------------------------------------------------
+
+
+def test_user_and_token_commands(database_url, tmp_path):
+    env = cli_env(database_url, tmp_path)
+    added, no_agency, unknown_agency, ghost = side_by_side([
+        (["user", "add", "nina", "--role", "dispatcher", "--agency", "DAMKAR"], "rahasia-damkar-1\n"),
+        (["user", "add", "rudi", "--role", "dispatcher"], "rahasia-rudi-12\n"),
+        (["user", "add", "sari", "--role", "dispatcher", "--agency", "BASARNAS"], "rahasia-sari-12\n"),
+        (["token", "add", "ghost"], None),
+    ], env, tmp_path)
+
+    assert added.returncode == 0, added.stderr
+    assert "user nina added (dispatcher, DAMKAR)" in added.stdout
+    assert no_agency.returncode != 0
+    assert "cannot add user: a dispatcher must be bound to an agency" in no_agency.stderr
+    assert unknown_agency.returncode != 0
+    assert "cannot add user: unknown agency 'BASARNAS'" in unknown_agency.stderr
+    assert ghost.returncode != 0 and "cannot issue token: no user 'ghost'" in ghost.stderr
+    for r in (no_agency, unknown_agency, ghost):
+        assert "Traceback" not in r.stderr
+
+    issued = siaga112("token", "add", "nina", "--label", "konsol damkar", env=env, cwd=tmp_path)
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip().splitlines()[-1]
+    assert token.startswith("s112_")
+
+    db = Database(database_url)
+    try:
+        with db.transaction(write=False) as conn:
+            who = verify_password(conn, "nina", "rahasia-damkar-1")  # the password came from stdin
+            assert who is not None and (who.role, who.agency_code) == ("dispatcher", "DAMKAR")
+            assert verify_password(conn, "rudi", "rahasia-rudi-12") is None
+            assert verify_password(conn, "sari", "rahasia-sari-12") is None
+    finally:
+        db.dispose()
+
+    settings = Settings(database_url=database_url, var_dir=tmp_path / "var")
+    with TestClient(create_app(settings)) as client:
+        ok = client.get(f"{API}/reference/agencies", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200
+        assert "DAMKAR" in {a["code"] for a in ok.json()}
+        wrong = client.get(f"{API}/reference/agencies", headers={"Authorization": f"Bearer {token}x"})
+        assert wrong.status_code == 401
+
+
+def test_short_password_is_refused_before_touching_the_database(tmp_path):
+    env = cli_env(f"sqlite:///{tmp_path / 'never.db'}", tmp_path)
+    r = siaga112("user", "add", "budi", "--role", "call_taker", env=env, cwd=tmp_path, stdin="pendek\n")
+    assert r.returncode != 0 and "at least 8 characters" in r.stderr
+    assert not (tmp_path / "never.db").exists()
+
+
+# --- siaga112 migrate ------------------------------------------------------------------------------
+
+
+def test_migrate_twice_is_harmless(empty_database_url, tmp_path):
+    env = cli_env(empty_database_url, tmp_path)
+    for _ in range(2):
+        r = siaga112("migrate", env=env, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "database is up to date" in r.stdout
+    engine = create_engine(normalise_url(empty_database_url))
+    try:
+        tables = set(inspect(engine).get_table_names())
+        assert {"incidents", "calls", "incident_types", "alembic_version"} <= tables
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar_one() == 1
+    finally:
+        engine.dispose()
+    # Migrating creates the schema only: reference data comes with seed/serve.
+    assert incident_type_rows(empty_database_url) == 0
