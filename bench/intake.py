@@ -105,8 +105,9 @@ async def run(url: str, token: str, rate: float, duration: float, connections: i
 
 
 @contextmanager
-def spawned_server(backend: str, port: int, workers: int):
-    """A throwaway database and a `siaga112 serve` on it; yields (url, token)."""
+def spawned_server(backend: str, port: int, workers: int, role: str = "call_taker",
+                   agency: str | None = None):
+    """A throwaway database and a `siaga112 serve` on it; yields (url, token, server pid)."""
     workdir = Path(tempfile.mkdtemp(prefix="siaga-bench-"))
     env = dict(os.environ, SIAGA112_VAR_DIR=str(workdir / "var"), SIAGA112_LOG_LEVEL="WARNING")
     dbname = None
@@ -120,8 +121,16 @@ def spawned_server(backend: str, port: int, workers: int):
         env["SIAGA112_DATABASE_URL"] = admin.rsplit("/", 1)[0] + "/" + dbname
     cli = str(BIN / "siaga112")
     subprocess.run([cli, "seed"], env=env, check=True, cwd=workdir, capture_output=True)
-    subprocess.run([cli, "user", "add", "bench", "--role", "call_taker"], input="bench-password\n",
+    subprocess.run([cli, "user", "add", "bench", "--role", role,
+                    *(["--agency", agency] if agency else [])], input="bench-password\n",
                    text=True, env=env, check=True, cwd=workdir, capture_output=True)
+    if role != "call_taker":  # the load itself is sent by a call-taker
+        subprocess.run([cli, "user", "add", "bench-ct", "--role", "call_taker"], input="bench-password\n",
+                       text=True, env=env, check=True, cwd=workdir, capture_output=True)
+        env["BENCH_CALL_TAKER_TOKEN"] = subprocess.run(
+            [cli, "token", "add", "bench-ct"], env=env, check=True, cwd=workdir, capture_output=True,
+            text=True).stdout.strip().splitlines()[-1]
+        os.environ["BENCH_CALL_TAKER_TOKEN"] = env["BENCH_CALL_TAKER_TOKEN"]
     token = subprocess.run([cli, "token", "add", "bench"], env=env, check=True, cwd=workdir,
                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
     server = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", str(workers)],
@@ -138,7 +147,7 @@ def spawned_server(backend: str, port: int, workers: int):
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("server did not come up")
             time.sleep(0.2)
-        yield url, token
+        yield url, token, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -160,7 +169,7 @@ def main() -> None:
     args = p.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     if args.spawn:
-        with spawned_server(args.spawn, args.port, args.workers) as (url, token):
+        with spawned_server(args.spawn, args.port, args.workers) as (url, token, _):
             result = asyncio.run(run(url, token, args.rate, args.duration, warmup=args.warmup))
     else:
         if not args.token:

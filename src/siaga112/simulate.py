@@ -25,6 +25,7 @@ DEFAULT_MIX: dict[str, float] = {"prank": 0.35, "silent": 0.35, "information": 0
 MAX_REQUESTS = 200_000
 MAX_IN_FLIGHT = 1_000
 DECK_SIZE = 50
+MAX_DECK_SIZE = 10_000
 API = "/api/v1"
 
 # Mobile prefixes (after +62) weighted roughly by operator share in Kalimantan, Telkomsel first.
@@ -243,7 +244,8 @@ class _Deck:
     def __init__(self, rng: random.Random, mix: dict[str, float]):
         self.rng = rng
         smallest = min(v for v in mix.values() if v > 0)
-        self.size = max(DECK_SIZE, math.ceil(1 / smallest))
+        # Bigger decks keep a rare outcome (a share under 1/50) from rounding away entirely.
+        self.size = min(max(DECK_SIZE, math.ceil(1 / smallest)), MAX_DECK_SIZE)
         quotas = {k: v * self.size for k, v in mix.items()}
         counts = {k: int(q) for k, q in quotas.items()}
         short = self.size - sum(counts.values())
@@ -424,7 +426,8 @@ def _duplicate(world: _World, at: float, original: int, first: Planned, same_cal
         note = "penelepon yang sama menanyakan kapan petugas datang"
     else:
         caller = world.caller("duplicate", named=0.4)
-        note = f"penelepon lain melaporkan kejadian yang sama, sekitar {rng.randrange(100, 500, 50)} m dari lokasi"
+        note = (f"penelepon lain melaporkan kejadian yang sama, sekitar "
+                f"{rng.randrange(100, 500, 50)} m dari lokasi")
     body: dict[str, Any] = {"channel": "call", "outcome": "duplicate", "note": note}
     if caller is not None:
         body["caller"] = caller
@@ -488,7 +491,7 @@ class _Runner:
         self.drain_s = drain_s
         self.tally = _Tally()
         self.incident_ids: dict[int, asyncio.Future] = {}
-        self.stop = asyncio.Event()  # set on a refused token or an unreachable server
+        self.stopped = False  # a refused token or an unreachable server: nothing more will land
         self.answered_once = False
 
     async def run(self) -> float:
@@ -503,7 +506,7 @@ class _Runner:
             delay = start + item.at - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if self.stop.is_set():
+            if self.stopped:
                 break
             last = loop.time()
             if len(tasks) >= MAX_IN_FLIGHT:
@@ -583,7 +586,7 @@ class _Runner:
     def _halt(self, reason: str) -> None:
         if self.tally.stop_reason is None:
             self.tally.stop_reason = reason
-        self.stop.set()
+        self.stopped = True
 
     def _account(self, index: int, item: Planned, response: httpx.Response) -> None:
         status = response.status_code

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import uuid
@@ -14,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, inspect, select
 
 from siaga112.app import create_app
-from siaga112.auth.service import verify_password
+from siaga112.auth.service import create_user, verify_password
 from siaga112.config import Settings
 from siaga112.db import Database, normalise_url
 from siaga112.models import incident_types
@@ -59,7 +58,8 @@ def finish(proc: subprocess.Popen, stdin: str | None = None) -> subprocess.Compl
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def siaga112(*args: str, env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+def siaga112(*args: str, env: dict[str, str], cwd: Path,
+             stdin: str | None = None) -> subprocess.CompletedProcess:
     """Run the installed command to completion."""
     return finish(start(list(args), env, cwd), stdin)
 
@@ -86,17 +86,19 @@ def incident_type_rows(url: str) -> int:
         engine.dispose()
 
 
-@pytest.fixture
-def empty_database_url(database_url, tmp_path):
-    """A database on the same backend as `database_url` with nothing in it, not even tables."""
-    if database_url.startswith("sqlite"):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, templates, tmp_path):
+    """A database with nothing in it, not even tables, on each backend (the server of `templates`)."""
+    if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
+    server = templates["postgresql"].url
     name = f"siaga_cli_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    # Connected to the template only for a moment: other tests copy it, which needs it unused.
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    yield database_url.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    yield server.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
@@ -116,7 +118,8 @@ BROKEN = {
         "lead: DISHUB", "lead: null", "incident type TRAFFIC-DISRUPT has no lead agency"),
     "duplicated type code": (
         "- code: POLLUTION", "- code: CRIME",
-        f"incident type code CRIME is duplicated (first defined on line {line_of(PACKAGED, '- code: CRIME')})"),
+        "incident type code CRIME is duplicated "
+        f"(first defined on line {line_of(PACKAGED, '- code: CRIME')})"),
     "priority without ack_seconds": (
         "ack_seconds: 900,   ", "", "priority 3: missing required field 'ack_seconds'"),
 }
@@ -132,9 +135,7 @@ def all_broken() -> str:
 def test_sop_check_accepts_the_packaged_sop(tmp_path):
     r = siaga112("sop", "check", env=cli_env(None, tmp_path), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert re.search(r"ppu\.yaml: OK — 16 agencies, 23 incident types, 4 priorities", r.stdout)
-    explicit = siaga112("sop", "check", str(PACKAGED_PATH), env=cli_env(None, tmp_path), cwd=tmp_path)
-    assert explicit.returncode == 0 and "OK" in explicit.stdout
+    assert f"{PACKAGED_PATH}: OK — 16 agencies, 23 incident types, 4 priorities" in r.stdout
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
@@ -148,16 +149,6 @@ def test_sop_check_names_each_mistake_with_its_line(case, tmp_path):
     assert f"{path}: line {line}: {message}" in r.stderr, r.stderr
     assert "1 problem(s) found" in r.stderr
     assert "OK" not in r.stdout
-
-
-def test_sop_check_reports_every_mistake_at_once(tmp_path):
-    path = tmp_path / "sop.yaml"
-    path.write_text(all_broken(), encoding="utf-8")
-    r = siaga112("sop", "check", str(path), env=cli_env(None, tmp_path), cwd=tmp_path)
-    assert r.returncode != 0
-    for old, _, message in BROKEN.values():
-        assert f"{path}: line {edited_line(old)}: {message}" in r.stderr, r.stderr
-    assert "4 problem(s) found" in r.stderr
 
 
 def test_sop_check_of_a_missing_file_says_so(tmp_path):
@@ -208,9 +199,14 @@ def test_another_sop_file_decides_the_routing(empty_database_url, tmp_path, inci
     path.write_text(_other_sop(), encoding="utf-8")
     load_sop(path)  # valid, or this test is about something else
     env = cli_env(empty_database_url, tmp_path, SIAGA112_SOP_FILE=str(path))
-    seeded = siaga112("seed", "--demo", env=env, cwd=tmp_path)
+    seeded = siaga112("seed", env=env, cwd=tmp_path)
     assert seeded.returncode == 0, seeded.stderr
-    issued = siaga112("token", "add", "komandan", env=env, cwd=tmp_path)
+    assert "reference data loaded" in seeded.stdout
+    db = Database(empty_database_url)
+    with db.transaction() as conn:
+        create_user(conn, username="kapten", role="commander", agency_code="BPBD")
+    db.dispose()
+    issued = siaga112("token", "add", "kapten", env=env, cwd=tmp_path)
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip().splitlines()[-1]
     headers = {"Authorization": f"Bearer {token}"}
@@ -283,20 +279,14 @@ def test_user_and_token_commands(database_url, tmp_path):
         assert wrong.status_code == 401
 
 
-def test_short_password_is_refused_before_touching_the_database(tmp_path):
-    env = cli_env(f"sqlite:///{tmp_path / 'never.db'}", tmp_path)
-    r = siaga112("user", "add", "budi", "--role", "call_taker", env=env, cwd=tmp_path, stdin="pendek\n")
-    assert r.returncode != 0 and "at least 8 characters" in r.stderr
-    assert not (tmp_path / "never.db").exists()
-
-
 # --- siaga112 migrate ------------------------------------------------------------------------------
 
 
 def test_migrate_twice_is_harmless(empty_database_url, tmp_path):
     env = cli_env(empty_database_url, tmp_path)
-    for _ in range(2):
-        r = siaga112("migrate", env=env, cwd=tmp_path)
+    # Started together, like several workers of one deployment: one migrates, the other waits
+    # for it and then finds nothing left to do.
+    for r in side_by_side([(["migrate"], None), (["migrate"], None)], env, tmp_path):
         assert r.returncode == 0, r.stderr
         assert "database is up to date" in r.stdout
     engine = create_engine(normalise_url(empty_database_url))

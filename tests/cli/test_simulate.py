@@ -128,21 +128,14 @@ def test_the_mix_is_configurable_and_checked():
         build_plan(rate=10_000, duration=3_600, seed=1)
 
 
-def test_simulate_command_stops_when_no_server_listens(tmp_path):
+def test_simulation_stops_when_no_server_listens():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    r = subprocess.run([str(SIAGA112), "simulate", "--rate", "50", "--duration", "30", "--seed", "1",
-                        "--url", f"http://127.0.0.1:{port}", "--token", "s112_x"],
-                       env=_clean_env(tmp_path), cwd=tmp_path, capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode != 0
-    assert "stopped early: cannot connect to the server" in r.stdout
-    assert "ConnectError" in r.stdout
-    bad_mix = subprocess.run([str(SIAGA112), "simulate", "--token", "s112_x", "--mix", "robbery=3"],
-                             env=_clean_env(tmp_path), cwd=tmp_path, capture_output=True, text=True,
-                             timeout=60)
-    assert bad_mix.returncode != 0 and "unknown outcome(s) robbery" in bad_mix.stderr
+    summary = run_simulation(url=f"http://127.0.0.1:{port}", token="s112_x", rate=50, duration=30,
+                             seed=1)
+    assert "stopped early: cannot connect to the server" in summary
+    assert "ConnectError" in summary and "incidents created: 0" in summary
 
 
 # --- against a live server ----------------------------------------------------------------------
