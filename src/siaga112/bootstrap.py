@@ -106,6 +106,10 @@ def seed_demo_users(db: Database) -> list[DemoAccount]:
     return created
 
 
+def _routing(sop: Sop) -> dict[str, tuple]:
+    return {t.code: (t.priority, t.lead, tuple(t.support)) for t in sop.incident_types.values()}
+
+
 def build_context(settings: Settings, *, prepare: bool = True) -> Context:
     """Open the database (migrating and seeding when `prepare`), and load what requests read."""
     db = Database(settings.database_url, pool_size=settings.pool_size)
@@ -115,9 +119,14 @@ def build_context(settings: Settings, *, prepare: bool = True) -> Context:
         seed_reference(db, base)
     with db.transaction(write=False) as conn:
         sop = read_sop(conn, base=base)
+    if _routing(sop) != _routing(base):
+        # The file only seeds an empty database; afterwards the database is the SOP of record.
+        log.warning("sop_file_differs_from_database", file=str(settings.sop_file or default_sop_path()),
+                    hint="the database's SOP is used; change it through the administration")
     gazetteer = default_gazetteer()
     kwargs = {} if settings.classify_threshold is None else {"threshold": settings.classify_threshold}
-    classifier = Classifier(sop.incident_types.values(), **kwargs)
+    classifier = Classifier(sop.incident_types.values(),
+                            place_names=[p.name for p in gazetteer.places()], **kwargs)
     bus = LocalBus()
     db.on_commit(bus.wake)
     return Context(settings=settings, db=db, sop=sop, classifier=classifier, gazetteer=gazetteer,

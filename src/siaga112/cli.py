@@ -39,11 +39,11 @@ def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
     import uvicorn
 
     settings = Settings()
-    ctx = _prepare(settings)
-    _print_demo_accounts(ctx)
     if workers > 1 and settings.is_sqlite:
         _fail("several workers need PostgreSQL (SIAGA112_DATABASE_URL=postgresql://...); "
               "SQLite serves from one process")
+    ctx = _prepare(settings)
+    _print_demo_accounts(ctx)
     ctx.db.dispose()
     # Event streams never end by themselves; give them a few seconds, then shut down anyway.
     uvicorn.run("siaga112.asgi:app", host=host, port=port, workers=workers, log_level="warning",

@@ -8,6 +8,9 @@ import structlog
 
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level.upper(), format="%(message)s")
+    # Library chatter (Alembic's "Context impl", httpx's request lines with URLs) stays out.
+    for noisy in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso"),
                     structlog.processors.JSONRenderer()],

@@ -46,3 +46,11 @@ def test_call_outcomes_are_validated(actors):
     assert ok.status_code == 201 and ok.json()["transferred_to"] == "BALIKPAPAN"
     missing = ct.post(f"{API}/calls", json={"outcome": "duplicate", "incident_id": "nope"})
     assert missing.status_code == 404
+
+
+def test_a_closed_incident_takes_no_more_duplicate_calls(actors, incident_body):
+    inc = actors["call_taker"].post(f"{API}/incidents", json=incident_body()).json()
+    assert actors["commander"].post(f"{API}/incidents/{inc['id']}/status",
+                                    json={"status": "cancelled"}).status_code == 200
+    r = actors["call_taker"].post(f"{API}/calls", json={"outcome": "duplicate", "incident_id": inc["id"]})
+    assert r.status_code == 409

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -14,6 +16,7 @@ from sqlalchemy import create_engine, func, inspect, select
 
 from siaga112.app import create_app
 from siaga112.auth.service import create_user, verify_password
+from siaga112.bootstrap import build_context
 from siaga112.config import Settings
 from siaga112.db import Database, normalise_url
 from siaga112.models import incident_types
@@ -48,7 +51,7 @@ def cli_env(database_url: str | None, tmp_path: Path, **extra: str) -> dict[str,
     return env
 
 
-def start(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.Popen:
+def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
     return subprocess.Popen([str(SIAGA112), *args], env=env, cwd=cwd, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -72,6 +75,17 @@ def side_by_side(jobs: list[tuple[list[str], str | None]], env: dict[str, str],
         batch = [(start(args, env, cwd), stdin) for args, stdin in jobs[i:i + 2]]
         results += [finish(proc, stdin) for proc, stdin in batch]
     return results
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[TestClient]:
+    """The app over a database the command prepared; preparing it again would hide its mistakes."""
+    ctx = build_context(settings, prepare=False)
+    try:
+        with TestClient(create_app(settings, context=ctx)) as client:
+            yield client
+    finally:
+        ctx.db.dispose()
 
 
 def incident_type_rows(url: str) -> int:
@@ -104,6 +118,7 @@ def empty_database_url(request, templates, tmp_path):
 
 # --- siaga112 sop check --------------------------------------------------------------------------
 
+
 def edited_line(old: str) -> int:
     """Line of the packaged SOP where `old` starts; no edit below adds or removes a line."""
     return PACKAGED.count("\n", 0, PACKAGED.index(old)) + 1
@@ -126,6 +141,7 @@ BROKEN = {
 
 
 def all_broken() -> str:
+    """The packaged SOP with every mistake of BROKEN at once."""
     text = PACKAGED
     for old, new, _ in BROKEN.values():
         text = edit(text, old, new)
@@ -159,7 +175,7 @@ def test_sop_check_of_a_missing_file_says_so(tmp_path):
     assert "Traceback" not in r.stderr
 
 
-# --- the server refuses an invalid SOP, and follows another valid one ---------------------------------
+# --- the server refuses an invalid SOP, and follows another valid one ----------------------------
 
 
 def test_server_refuses_to_start_on_an_invalid_sop_and_writes_nothing(empty_database_url, tmp_path):
@@ -203,16 +219,18 @@ def test_another_sop_file_decides_the_routing(empty_database_url, tmp_path, inci
     assert seeded.returncode == 0, seeded.stderr
     assert "reference data loaded" in seeded.stdout
     db = Database(empty_database_url)
-    with db.transaction() as conn:
-        create_user(conn, username="kapten", role="commander", agency_code="BPBD")
-    db.dispose()
+    try:
+        with db.transaction() as conn:
+            create_user(conn, username="kapten", role="commander", agency_code="BPBD")
+    finally:
+        db.dispose()
     issued = siaga112("token", "add", "kapten", env=env, cwd=tmp_path)
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip().splitlines()[-1]
     headers = {"Authorization": f"Bearer {token}"}
 
     settings = Settings(database_url=empty_database_url, sop_file=path, var_dir=tmp_path / "var")
-    with TestClient(create_app(settings)) as client:
+    with serving(settings) as client:
         agencies = client.get(f"{API}/reference/agencies", headers=headers)
         assert agencies.status_code == 200 and "KSOP" in {a["code"] for a in agencies.json()}
 
@@ -271,7 +289,7 @@ def test_user_and_token_commands(database_url, tmp_path):
         db.dispose()
 
     settings = Settings(database_url=database_url, var_dir=tmp_path / "var")
-    with TestClient(create_app(settings)) as client:
+    with serving(settings) as client:
         ok = client.get(f"{API}/reference/agencies", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200
         assert "DAMKAR" in {a["code"] for a in ok.json()}

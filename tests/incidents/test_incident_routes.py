@@ -326,3 +326,11 @@ def test_integration_client_sees_only_what_it_created(actors, incident_body):
     other = create(actors["call_taker"], incident_body())
     assert actors["telephony"].get(f"{API}/incidents/{mine['id']}").status_code == 200
     assert actors["telephony"].get(f"{API}/incidents/{other['id']}").status_code == 404
+
+
+def test_health_and_metrics(client, actors, incident_body):
+    assert client.get("/healthz").json()["status"] == "ok"
+    create(actors["call_taker"], incident_body())
+    text = client.get("/metrics").text
+    assert 'siaga112_incidents_created_total{channel="call",type_code="FIRE-BLDG"}' in text
+    assert "+62" not in text and "081234567890" not in text

@@ -9,6 +9,7 @@ from siaga112.calls.schemas import CallCreate, CallerHistory, CallRead
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 from siaga112.errors import InvalidField
+from siaga112.metrics import CALLS_RECORDED
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 
@@ -17,7 +18,9 @@ router = APIRouter(prefix="/api/v1", tags=["calls"])
 def record_call(body: CallCreate, who: Principal = Depends(current_principal),
                 ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
-        return service.record_call(ctx, who, body, conn=conn)
+        call = service.record_call(ctx, who, body, conn=conn)
+    CALLS_RECORDED.labels(call.outcome).inc()
+    return call
 
 
 @router.get("/callers/{phone}", response_model=CallerHistory)

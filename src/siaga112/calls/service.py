@@ -10,6 +10,7 @@ from siaga112.auth.service import Principal
 from siaga112.calls.schemas import CallCreate, CallerHistory, CallRead, OpenIncidentBrief
 from siaga112.context import Context
 from siaga112.db import utcnow
+from siaga112.errors import Conflict
 from siaga112.events import EventName
 from siaga112.incidents.service import OPEN_STATUSES, announce_incident, append_timeline, load_visible
 from siaga112.models import calls, incidents
@@ -22,6 +23,8 @@ def record_call(ctx: Context, who: Principal, data: CallCreate, *, conn: Connect
     now = utcnow()
     if data.outcome == "duplicate":
         incident = load_visible(ctx, who, data.incident_id, conn=conn)
+        if incident.status not in OPEN_STATUSES:
+            raise Conflict(f"incident {incident.ticket} is {incident.status}; record a new one")
         phone = data.caller.phone if data.caller else None
         append_timeline(conn, incident.id, "caller_linked", who=who, at=now,
                         text=f"penelepon lain melaporkan kejadian yang sama ({mask_phone(phone) or 'tanpa nomor'})")

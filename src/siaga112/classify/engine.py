@@ -554,6 +554,7 @@ class Classifier:
         types: Iterable[IncidentType],
         fallback_code: str = "OTHER",
         threshold: float = 0.4,
+        place_names: Iterable[str] = (),
     ) -> None:
         # The fallback type is never scored: it is the answer when the best confidence is under
         # the threshold, returned with that (low) confidence and the best candidates.
@@ -571,6 +572,11 @@ class Classifier:
                 raw.extend((index[code], term, w, core) for term, w, core in _parse_terms(spec))
         # Built-in terms are written as roots, so their words form the stemmer's dictionary.
         self._roots: set[str] = {w for _, term, _, _ in raw for w in _normalise(term)}
+        # Names of the regency's desa and kecamatan are never stemmed or fuzzy-matched
+        # ("Karang Jinawi" is not "arang", charcoal); words that are vocabulary stay vocabulary.
+        self._opaque = _OPAQUE | {
+            w for name in place_names for w in re.findall(r"[a-z]+", name.lower())
+            if len(w) >= 4 and w not in self._roots}
         self._cache: dict[str, str | None] = {}
         sop_raw: list[tuple[int, str, float, bool]] = []
         for t in self._types:
@@ -618,7 +624,7 @@ class Classifier:
         """Spellings to compare typos with, by (first letter, length): roots and derivations."""
         pairs: dict[str, str] = {}
         for root in sorted(self._roots):
-            if len(root) < 4 or root in _OPAQUE or root.startswith("_"):
+            if len(root) < 4 or root in self._opaque or root.startswith("_"):
                 continue
             # A bare root under 6 letters is one typo away from too many everyday words
             # ("curhat" vs "curat"); its longer derived forms are still safe targets.
@@ -666,7 +672,7 @@ class Classifier:
             return self._cache[word]
         if word in self._roots:
             stem: str | None = word
-        elif word in _OPAQUE:
+        elif word in self._opaque:
             stem = None
         else:
             stem = self._exact_stem(word) or self._fuzzy_stem(word)

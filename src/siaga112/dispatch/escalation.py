@@ -16,6 +16,7 @@ from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.events import EventName, record_event
 from siaga112.incidents.service import append_timeline
+from siaga112.metrics import ESCALATIONS
 from siaga112.models import assignments, incidents
 
 log = structlog.get_logger(__name__)
@@ -47,6 +48,7 @@ def escalate_overdue(ctx: Context, *, now: datetime | None = None, limit: int = 
                     continue  # another worker got it, or the agency acted meanwhile
                 _record_escalation(ctx, conn, assignment_id, reason, now)
             escalated += 1
+            ESCALATIONS.labels(reason).inc()
     return escalated
 
 

@@ -9,6 +9,7 @@ from siaga112.auth.service import Principal
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 from siaga112.incidents import service
+from siaga112.metrics import INCIDENTS_CREATED
 from siaga112.incidents.schemas import (IncidentCreate, IncidentPage, IncidentRead, NoteCreate,
                                         RerouteBody, StatusChange)
 
@@ -21,6 +22,8 @@ def create_incident(body: IncidentCreate,
                     who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
         result = service.create_incident(ctx, who, body, conn=conn, idempotency_key=idempotency_key)
+    if result.created:
+        INCIDENTS_CREATED.labels(result.incident.type_code, result.incident.channel).inc()
     # Serialised here rather than re-validated by FastAPI: the model was just built by the service.
     return Response(result.incident.model_dump_json(), media_type="application/json",
                     status_code=201 if result.created else 200)

@@ -11,6 +11,7 @@ from siaga112.auth.service import Principal
 from siaga112.deps import current_principal
 from siaga112.errors import InvalidField
 from siaga112.live.hub import LiveHub
+from siaga112.metrics import EVENT_STREAMS
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -36,6 +37,7 @@ async def events(request: Request, who: Principal = Depends(current_principal),
     heartbeat = request.app.state.ctx.settings.sse_heartbeat_seconds
 
     async def stream() -> AsyncIterator[bytes]:
+        EVENT_STREAMS.inc()
         try:
             yield b"retry: 2000\n: connected\n\n"
             for event in backlog:
@@ -62,6 +64,7 @@ async def events(request: Request, who: Principal = Depends(current_principal),
                 if ended:
                     return
         finally:
+            EVENT_STREAMS.dec()
             hub.unsubscribe(sub)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
