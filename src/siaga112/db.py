@@ -61,6 +61,9 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# hide_parameters: bound values (callers' numbers and names) stay out of error messages and logs.
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -88,7 +91,8 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20,
-                                        connect_args={"check_same_thread": False, "timeout": 10})
+                                        connect_args={"check_same_thread": False, "timeout": 10},
+                                        hide_parameters=True)
             _configure_sqlite(self.engine)
             # One writer at a time inside the process; BEGIN IMMEDIATE orders processes.
             self._write_lock: Any = threading.Lock()
@@ -97,7 +101,7 @@ class Database:
             # No pre-ping: it is a round trip on every checkout; a connection broken by a database
             # restart fails its request once and is replaced (SQLAlchemy invalidates it).
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size,
-                                        pool_recycle=3600)
+                                        pool_recycle=3600, hide_parameters=True)
             self._write_lock = None
         self._commit_listeners: list[Callable[[], None]] = []
 

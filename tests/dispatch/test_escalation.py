@@ -143,3 +143,22 @@ def test_the_worker_escalates_live_on_the_stream(fast_sop_database, tmp_path, in
         server.should_exit = True
         thread.join(10)
         ctx.db.dispose()
+
+
+def test_a_reactivated_assignment_escalates_again(fast_sop_database, tmp_path, incident_body):
+    url, tokens = fast_sop_database
+    ctx = make_ctx(url, tmp_path)
+    with TestClient(create_app(ctx.settings, context=ctx)) as client:
+        inc = client.post(f"{API}/incidents", json=incident_body(),
+                          headers={"Authorization": f"Bearer {tokens['call_taker']}"}).json()
+        created = datetime.fromisoformat(inc["created_at"])
+        assert escalate_overdue(ctx, now=created + timedelta(seconds=2)) == 4
+        assert client.post(f"{API}/incidents/{inc['id']}/assignments/PLN/decline", json={"reason": "bukan kami"},
+                           headers={"Authorization": f"Bearer {tokens['pln']}"}).status_code == 200
+        again = client.post(f"{API}/incidents/{inc['id']}/assignments", json={"agency_code": "PLN", "reason": "cek lagi"},
+                            headers={"Authorization": f"Bearer {tokens['commander']}"})
+        assert again.status_code == 201
+    asked = utcnow()
+    assert escalate_overdue(ctx, now=asked + timedelta(seconds=2)) == 1
+    assert [e.data["agency_code"] for e in escalation_events(ctx)].count("PLN") == 2
+    ctx.db.dispose()

@@ -334,3 +334,32 @@ def test_health_and_metrics(client, actors, incident_body):
     text = client.get("/metrics").text
     assert 'siaga112_incidents_created_total{channel="call",type_code="FIRE-BLDG"}' in text
     assert "+62" not in text and "081234567890" not in text
+
+
+def test_a_declined_agency_cannot_resolve_the_incident(actors, incident_body):
+    inc = create(actors["call_taker"], incident_body())
+    url = f"{API}/incidents/{inc['id']}"
+    assert actors["pln"].post(f"{url}/assignments/PLN/decline", json={"reason": "bukan wewenang"}).status_code == 200
+    assert actors["pln"].post(f"{url}/status", json={"status": "resolved"}).status_code == 403
+    assert actors["damkar"].post(f"{url}/status", json={"status": "on_scene"}).status_code == 200
+
+
+def test_naive_times_are_refused_not_crashed(actors):
+    r = actors["commander"].get(f"{API}/incidents", params={"since": "2026-01-01T00:00:00"})
+    assert r.status_code == 422
+    ok = actors["commander"].get(f"{API}/incidents", params={"since": "2026-01-01T00:00:00+08:00"})
+    assert ok.status_code == 200
+
+
+def test_bound_viewers_do_not_read_other_agencies_internal_notes(actors, incident_body):
+    inc = create(actors["call_taker"], incident_body())
+    actors["dinkes"].post(f"{API}/incidents/{inc['id']}/notes", json={"text": "korban 2 orang", "public": False})
+    notes = [t for t in actors["viewer_damkar"].get(f"{API}/incidents/{inc['id']}").json()["timeline"]
+             if t["kind"] == "note"]
+    assert notes == []
+
+
+def test_a_gateway_is_not_shown_other_incidents_as_duplicates(actors, incident_body):
+    create(actors["call_taker"], incident_body())
+    mine = create(actors["telephony"], incident_body())
+    assert mine["possible_duplicates"] == []

@@ -5,7 +5,7 @@ import uuid
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from siaga112.auth.permissions import CREATE_ROLES, require_role
+from siaga112.auth.permissions import CREATE_ROLES, readable_incidents, require_role
 from siaga112.auth.service import Principal
 from siaga112.calls.schemas import CallCreate, CallerHistory, CallRead, OpenIncidentBrief
 from siaga112.context import Context
@@ -14,7 +14,7 @@ from siaga112.errors import Conflict
 from siaga112.events import EventName
 from siaga112.incidents.service import OPEN_STATUSES, announce_incident, append_timeline, load_visible
 from siaga112.models import calls, incidents
-from siaga112.phone import mask_phone, normalise_phone
+from siaga112.phone import normalise_phone
 
 
 def record_call(ctx: Context, who: Principal, data: CallCreate, *, conn: Connection) -> CallRead:
@@ -27,7 +27,7 @@ def record_call(ctx: Context, who: Principal, data: CallCreate, *, conn: Connect
             raise Conflict(f"incident {incident.ticket} is {incident.status}; record a new one")
         phone = data.caller.phone if data.caller else None
         append_timeline(conn, incident.id, "caller_linked", who=who, at=now,
-                        text=f"penelepon lain melaporkan kejadian yang sama ({mask_phone(phone) or 'tanpa nomor'})")
+                        text="penelepon lain melaporkan kejadian yang sama")
         conn.execute(update(incidents).where(incidents.c.id == incident.id).values(updated_at=now))
         announce_incident(ctx, conn, who, incident.id, EventName.INCIDENT_UPDATED,
                           {"change": "caller_linked"})
@@ -55,7 +55,7 @@ def caller_history(ctx: Context, who: Principal, raw_phone: str, *, conn: Connec
     open_rows = conn.execute(select(incidents.c.id, incidents.c.ticket, incidents.c.type_code,
                                     incidents.c.status, incidents.c.created_at)
                              .where(incidents.c.caller_phone == phone,
-                                    incidents.c.status.in_(OPEN_STATUSES))
+                                    incidents.c.status.in_(OPEN_STATUSES), readable_incidents(who))
                              .order_by(incidents.c.created_at.desc())).all()
     return CallerHistory(
         phone=phone,

@@ -41,6 +41,12 @@ def escalate_overdue(ctx: Context, *, now: datetime | None = None, limit: int = 
                 .order_by(due).limit(limit)).scalars().all()
         for assignment_id in candidates:
             with ctx.db.transaction() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Same lock order as every agency action (incident row, then assignment),
+                    # so an acknowledgement arriving at the deadline cannot deadlock with us.
+                    conn.execute(select(incidents.c.id).where(incidents.c.id == select(
+                        assignments.c.incident_id).where(assignments.c.id == assignment_id)
+                        .scalar_subquery()).with_for_update())
                 won = conn.execute(update(assignments).where(
                     assignments.c.id == assignment_id, claimed.is_(None),
                     assignments.c.status.in_(statuses)).values({claimed: now}))

@@ -33,6 +33,14 @@ ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
 UNIT_STATUS_FOR = {"dispatched": "dispatched", "en_route": "en_route", "on_scene": "on_scene"}
 
 
+def fresh_assignment(ack_due: datetime, now: datetime) -> dict[str, Any]:
+    """Values that make an ended assignment pending again, with new deadlines to escalate."""
+    return {"status": "pending", "ack_due_at": ack_due, "acknowledged_at": None,
+            "dispatched_at": None, "on_scene_at": None, "completed_at": None, "unit_id": None,
+            "decline_reason": None, "escalated_at": None, "arrival_due_at": None,
+            "arrival_escalated_at": None, "updated_at": now}
+
+
 def _load_assignment(ctx: Context, who: Principal, incident_id: str, agency_code: str,
                      action: str, *, conn: Connection) -> tuple[Any, Any]:
     incident = load_visible(ctx, who, incident_id, conn=conn, lock=True)
@@ -169,8 +177,7 @@ def request_support(ctx: Context, who: Principal, incident_id: str, agency_code:
             ack_due_at=ack_due, created_at=now, updated_at=now))
     else:
         conn.execute(update(assignments).where(assignments.c.id == existing.id).values(
-            status="pending", ack_due_at=ack_due, acknowledged_at=None, dispatched_at=None,
-            on_scene_at=None, completed_at=None, unit_id=None, decline_reason=None, updated_at=now))
+            **fresh_assignment(ack_due, now)))
     append_timeline(conn, incident_id, "support_requested", who=who, at=now,
                     agency_code=who.agency_code, text=f"bantuan {agency_code}: {reason}")
     row = conn.execute(select(assignments).where(assignments.c.incident_id == incident_id,

@@ -1,7 +1,7 @@
 """HTTP routes for incidents: thin, one action each."""
 from __future__ import annotations
 
-from datetime import datetime
+from pydantic import AwareDatetime
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
@@ -32,7 +32,7 @@ def create_incident(body: IncidentCreate,
 @router.get("", response_model=IncidentPage)
 def list_incidents(status: str | None = None, agency_code: str | None = None,
                    type_code: str | None = None, attention: bool | None = None,
-                   since: datetime | None = None, limit: int = Query(default=50, ge=1, le=500),
+                   since: AwareDatetime | None = None, limit: int = Query(default=50, ge=1, le=500),
                    cursor: str | None = None, who: Principal = Depends(current_principal),
                    ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:

@@ -237,8 +237,9 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
     place = _resolve_location(ctx, data.location)
     if place["out_of_area"]:
         attention = "out_of_area"
+    # Other incidents' tickets are for staff; a gateway sees only what it created.
     duplicates = find_duplicates(ctx, conn, type_code=itype.code, lat=place["lat"],
-                                 lon=place["lon"], now=now)
+                                 lon=place["lon"], now=now) if who.sees_everything else []
 
     ticket = new_ticket()
     while conn.execute(_TICKET_TAKEN, {"ticket": ticket}).first():
@@ -376,7 +377,7 @@ def get_incident(ctx: Context, who: Principal, incident_id: str, *, conn: Connec
                  .outerjoin(users, users.c.id == timeline_entries.c.actor_id)
                  .where(timeline_entries.c.incident_id == incident_id)
                  .order_by(timeline_entries.c.id))
-        if who.role == "dispatcher" and not sees_caller(who, {}):
+        if not who.sees_everything:
             # Notes of other agencies stay theirs; public entries and routing are shared.
             query = query.where(or_(timeline_entries.c.kind != "note", timeline_entries.c.public,
                                     timeline_entries.c.agency_code == who.agency_code))
@@ -391,7 +392,10 @@ def _encode_cursor(created_at: datetime, incident_id: str) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, incident_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(at), incident_id
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None:
+            raise ValueError("naive")
+        return parsed, incident_id
     except (ValueError, UnicodeDecodeError):
         raise InvalidField("cursor", "malformed cursor") from None
 
@@ -482,6 +486,11 @@ def change_status(ctx: Context, who: Principal, incident_id: str, new_status: st
     if who.role not in ("commander", "admin", "call_taker"):
         if who.role != "dispatcher" or new_status not in ("on_scene", "resolved"):
             raise Forbidden(f"role {who.role} may not set an incident {new_status}")
+        own = conn.execute(select(assignments.c.status).where(
+            assignments.c.incident_id == incident_id,
+            assignments.c.agency_code == who.agency_code)).scalar_one_or_none()
+        if own in (None, "declined", "cancelled"):
+            raise Forbidden(f"{who.agency_code} no longer works on this incident")
     set_incident_status(ctx, conn, who, row, new_status, now=utcnow(), note=note)
     return get_incident(ctx, who, incident_id, conn=conn)
 
@@ -524,7 +533,10 @@ def reroute(ctx: Context, who: Principal, incident_id: str, type_code: str, prio
             # A declined agency stays declined; the commander asks it again explicitly.
             if a.status == "cancelled":
                 conn.execute(update(assignments).where(assignments.c.id == a.id).values(
-                    status="pending", role=wanted[code], ack_due_at=ack_due, updated_at=now))
+                    role=wanted[code], status="pending", ack_due_at=ack_due, acknowledged_at=None,
+                    dispatched_at=None, on_scene_at=None, completed_at=None, unit_id=None,
+                    escalated_at=None, arrival_due_at=None, arrival_escalated_at=None,
+                    updated_at=now))
         elif code in wanted and a.role != wanted[code]:
             conn.execute(update(assignments).where(assignments.c.id == a.id)
                          .values(role=wanted[code], updated_at=now))

@@ -61,13 +61,15 @@ def latest_event_id(conn: Connection) -> int:
 class Subscription:
     """One SSE stream's queue; the hub drops a stream that falls too far behind."""
 
-    def __init__(self, who: Principal, max_pending: int):
+    def __init__(self, who: Principal, max_pending: int, after: int = 0):
         self.who = who
+        # A client resuming from another process's stream may be ahead of this hub.
+        self.after = after
         self.queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue(maxsize=max_pending)
         self.overflowed = False
 
     def offer(self, event: LiveEvent) -> None:
-        if self.overflowed or not visible_to(self.who, event):
+        if self.overflowed or event.id <= self.after or not visible_to(self.who, event):
             return
         try:
             self.queue.put_nowait(event)
@@ -141,17 +143,21 @@ class LiveHub:
 
     async def subscribe(self, who: Principal, last_event_id: int | None) -> tuple[Subscription, list[LiveEvent]]:
         """Register a stream; returns it with the backlog after `last_event_id`, visible only."""
-        sub = Subscription(who, self.max_pending)
+        sub = Subscription(who, self.max_pending, after=last_event_id or 0)
         # Registration and the position snapshot happen together (no await in between), so
         # every event after `upto` reaches the queue and none at or before it does.
         self.subscriptions.add(sub)
         upto = self.position
         if last_event_id is None or last_event_id >= upto:
             return sub, []
-        if self.recent and self.recent[0].id <= last_event_id + 1:
-            backlog = [e for e in self.recent if last_event_id < e.id <= upto]
-        else:
-            backlog = await asyncio.to_thread(self._backlog, last_event_id, upto)
+        try:
+            if self.recent and self.recent[0].id <= last_event_id + 1:
+                backlog = [e for e in self.recent if last_event_id < e.id <= upto]
+            else:
+                backlog = await asyncio.to_thread(self._backlog, last_event_id, upto)
+        except BaseException:
+            self.unsubscribe(sub)
+            raise
         return sub, [e for e in backlog if visible_to(who, e)]
 
     def _backlog(self, after: int, upto: int) -> list[LiveEvent]:

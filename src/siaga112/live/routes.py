@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 def _parse_last_id(value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise InvalidField("Last-Event-ID", "Last-Event-ID must be an event id (a whole number)")
     return int(value)
 

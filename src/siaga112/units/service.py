@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from siaga112.auth.permissions import readable_units_agency
 from siaga112.auth.service import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.errors import Forbidden, NotFound
+from siaga112.errors import Forbidden, InvalidField, NotFound
 from siaga112.events import EventName, record_event
 from siaga112.models import agencies, units
 from siaga112.units.schemas import PositionRead, UnitRead
@@ -58,10 +58,15 @@ def record_position(ctx: Context, who: Principal, unit_id: str, lat: float, lon:
     unit = conn.execute(select(units).where(units.c.id == unit_id)).first()
     if unit is None or (who.role == "dispatcher" and unit.agency_code != who.agency_code):
         raise NotFound("unit not found")
-    at = at or utcnow()
-    if unit.position_at is None or at >= unit.position_at:
-        conn.execute(update(units).where(units.c.id == unit_id)
-                     .values(lat=lat, lon=lon, position_at=at, updated_at=utcnow()))
+    now = utcnow()
+    at = at or now
+    if at > now + timedelta(seconds=60):
+        raise InvalidField("at", "position time is in the future")
+    # Conditional: of two racing reports the newer wins, never the one that arrived last.
+    moved = conn.execute(update(units).where(
+        units.c.id == unit_id, or_(units.c.position_at.is_(None), units.c.position_at <= at))
+        .values(lat=lat, lon=lon, position_at=at, updated_at=now))
+    if moved.rowcount == 1:
         unit = conn.execute(select(units).where(units.c.id == unit_id)).one()
         record_event(conn, ctx.db, EventName.UNIT_UPDATED, unit_event_data(unit),
                      agencies={unit.agency_code, ctx.sop.command_agency})
