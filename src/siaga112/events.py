@@ -56,8 +56,14 @@ def record_events(conn: Connection, db: Database, rows: list[dict[str, Any]],
         return
     tx_state = conn.info.setdefault("tx_state", {})
     if conn.dialect.name == "postgresql" and not tx_state.get("event_lock"):
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}), "
-                             f"pg_notify('{NOTIFY_CHANNEL}', '')")
+        # Taken as late as possible: in a batch it travels with the event INSERT, just before
+        # the commit, so the lock is held for one round trip and the commit.
+        lock = (f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}), "
+                f"pg_notify('{NOTIFY_CHANNEL}', '')")
+        if batch is None:
+            conn.exec_driver_sql(lock)
+        else:
+            batch.add_sql(lock)
         tx_state["event_lock"] = True
     if batch is None:
         _INSERT_EVENT.execute(conn, rows)

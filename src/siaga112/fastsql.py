@@ -58,11 +58,15 @@ class InsertBatch:
     """Several FastInserts written together: one network round trip on PostgreSQL (pipeline)."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[FastInsert, list[dict[str, Any]] | dict[str, Any]]] = []
+        self.items: list[tuple[FastInsert | str, list[dict[str, Any]] | dict[str, Any]]] = []
 
     def add(self, statement: FastInsert, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
         if rows:
             self.items.append((statement, rows))
+
+    def add_sql(self, sql: str) -> None:
+        """A parameterless statement sent in its place in the batch (e.g. taking a lock)."""
+        self.items.append((sql, {}))
 
     def write(self, conn: Connection) -> None:
         raw = conn.connection.dbapi_connection
@@ -70,8 +74,13 @@ class InsertBatch:
             # psycopg's pipeline sends every INSERT before waiting for any answer; errors still
             # surface here, before the transaction commits.
             with raw.pipeline():
-                for statement, rows in self.items:
-                    statement.execute(conn, rows)
+                self._send(conn, raw)
         else:
-            for statement, rows in self.items:
+            self._send(conn, raw)
+
+    def _send(self, conn: Connection, raw: Any) -> None:
+        for statement, rows in self.items:
+            if isinstance(statement, str):
+                raw.execute(statement)
+            else:
                 statement.execute(conn, rows)
