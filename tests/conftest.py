@@ -17,6 +17,19 @@ from siaga112.auth.service import create_user, issue_token
 from siaga112.bootstrap import build_context
 from siaga112.config import Settings
 
+def edit(text: str, old: str, new: str) -> str:
+    """Replace the single occurrence of `old` in `text` (for making broken SOP variants)."""
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
+    return text.replace(old, new)
+
+
+def line_of(text: str, fragment: str) -> int:
+    """1-based number of the single line of `text` containing `fragment`."""
+    hits = [n for n, line in enumerate(text.splitlines(), 1) if fragment in line]
+    assert len(hits) == 1, f"{fragment!r} is on lines {hits}"
+    return hits[0]
+
+
 PG_ADMIN_URL = os.environ.get("SIAGA112_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
 

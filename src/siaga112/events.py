@@ -20,10 +20,8 @@ from siaga112.models import event_log
 
 log = structlog.get_logger(__name__)
 NOTIFY_CHANNEL = "siaga112_events"
-# Held from the event INSERT to the commit, so event ids become visible in id order on
-# PostgreSQL (sequence values are handed out before commit; without it a reader could see id 11,
-# move on, and then miss id 10 committing later). SQLite writers are serialised already.
-EVENT_ORDER_LOCK = 1_120_001
+# Serialises the sequencers of all processes (not the writers).
+SEQUENCER_LOCK = 1_120_001
 
 
 class EventName(StrEnum):
@@ -55,16 +53,13 @@ def record_events(conn: Connection, db: Database, rows: list[dict[str, Any]],
     if not rows:
         return
     tx_state = conn.info.setdefault("tx_state", {})
-    if conn.dialect.name == "postgresql" and not tx_state.get("event_lock"):
-        # Taken as late as possible: in a batch it travels with the event INSERT, just before
-        # the commit, so the lock is held for one round trip and the commit.
-        lock = (f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}), "
-                f"pg_notify('{NOTIFY_CHANNEL}', '')")
+    if conn.dialect.name == "postgresql" and not tx_state.get("notified"):
+        notify = f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"
         if batch is None:
-            conn.exec_driver_sql(lock)
+            conn.exec_driver_sql(notify)
         else:
-            batch.add_sql(lock)
-        tx_state["event_lock"] = True
+            batch.add_sql(notify)
+        tx_state["notified"] = True
     if batch is None:
         _INSERT_EVENT.execute(conn, rows)
     else:
@@ -76,6 +71,31 @@ def record_event(conn: Connection, db: Database, name: EventName, data: dict[str
                  incident_id: str | None = None, agencies: Iterable[str] = ()) -> None:
     """Insert one event row; listeners are woken only after the transaction commits."""
     record_events(conn, db, [event_row(name, data, incident_id=incident_id, agencies=agencies)])
+
+
+def sequence_events(conn: Connection) -> int | None:
+    """Give committed events without a position the next positions (PostgreSQL).
+
+    Returns how many were numbered, or None when another process is numbering right now (its
+    NOTIFY will follow; the caller looks again shortly in case that process started too early).
+
+    Event ids come from a sequence before commit, so transactions commit out of id order and a
+    stream reading by id could see 11, move on, and never see 10. Positions are handed out here,
+    after commit: this transaction only sees committed rows, and the sequencers of all processes
+    take turns under one lock, so positions become visible in order. On SQLite a trigger sets
+    position = id, since there rows commit in id order.
+    """
+    if conn.dialect.name != "postgresql":
+        return 0
+    if not conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({SEQUENCER_LOCK})").scalar():
+        return None
+    result = conn.exec_driver_sql(
+        "UPDATE event_log AS e SET position = s.base + s.n FROM ("
+        " SELECT id, (SELECT coalesce(max(position), 0) FROM event_log) AS base,"
+        "        row_number() OVER (ORDER BY id) AS n"
+        " FROM event_log WHERE position IS NULL) AS s "
+        "WHERE e.id = s.id")
+    return result.rowcount
 
 
 class LocalBus:

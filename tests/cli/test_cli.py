@@ -21,24 +21,12 @@ from siaga112.config import Settings
 from siaga112.db import Database, normalise_url
 from siaga112.models import incident_types
 from siaga112.sop.loader import default_sop_path, load_sop
+from conftest import edit, line_of  # SOP-editing helpers shared by the SOP and CLI tests
 
 SIAGA112 = Path(sys.executable).parent / "siaga112"
 PACKAGED_PATH = default_sop_path()
 PACKAGED = PACKAGED_PATH.read_text(encoding="utf-8")
 API = "/api/v1"
-
-
-def edit(text: str, old: str, new: str) -> str:
-    """Replace the single occurrence of `old` in `text`."""
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
-
-
-def line_of(text: str, fragment: str) -> int:
-    """1-based number of the single line of `text` containing `fragment`."""
-    hits = [n for n, line in enumerate(text.splitlines(), 1) if fragment in line]
-    assert len(hits) == 1, f"{fragment!r} is on lines {hits}"
-    return hits[0]
 
 
 def cli_env(database_url: str | None, tmp_path: Path, **extra: str) -> dict[str, str]:

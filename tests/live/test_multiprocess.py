@@ -81,3 +81,48 @@ def test_serve_with_four_workers_behind_one_port(pg_database_url, tmp_path, temp
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_an_event_that_commits_late_is_delivered_not_skipped(pg_database_url, tmp_path, templates):
+    import threading
+
+    import uvicorn
+
+    from siaga112.app import create_app
+    from siaga112.bootstrap import build_context
+    from siaga112.config import Settings
+    from siaga112.events import EventName, record_event
+
+    settings = Settings(database_url=pg_database_url, var_dir=tmp_path, escalation_interval_seconds=0)
+    ctx = build_context(settings, prepare=False)
+    sock = __import__("socket").socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, context=ctx), log_level="warning",
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.01)
+    stream = SSEStream(f"http://127.0.0.1:{sock.getsockname()[1]}", templates["postgresql"].tokens["commander"])
+    try:
+        # The slow transaction takes its event id first but commits second.
+        slow = ctx.db.engine.connect()
+        slow_tx = slow.begin()
+        record_event(slow, ctx.db, EventName.INCIDENT_UPDATED, {"which": "slow"})
+        with ctx.db.transaction() as fast:
+            record_event(fast, ctx.db, EventName.INCIDENT_UPDATED, {"which": "fast"})
+        first = stream.next(timeout=10)
+        slow_tx.commit()
+        slow.close()
+        second = stream.next(timeout=10)
+        assert first["data"]["which"] == "fast" and second["data"]["which"] == "slow"
+        assert second["id"] == first["id"] + 1
+        resumed = SSEStream(f"http://127.0.0.1:{sock.getsockname()[1]}",
+                            templates["postgresql"].tokens["commander"], last_event_id=first["id"])
+        assert resumed.next(timeout=10)["data"]["which"] == "slow"
+        resumed.close()
+    finally:
+        stream.close()
+        server.should_exit = True
+        thread.join(10)
+        ctx.db.dispose()

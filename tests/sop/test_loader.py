@@ -5,6 +5,7 @@ import pytest
 
 from siaga112.sop.loader import default_sop_path, load_sop, parse_sop
 from siaga112.sop.schemas import SopError, SopProblem
+from conftest import edit, line_of  # SOP-editing helpers shared by the SOP and CLI tests
 
 PACKAGED = default_sop_path().read_text(encoding="utf-8")
 
@@ -31,19 +32,6 @@ incident_types:
 """
 # 1 version, 2 regency, 6 bbox, 7 command_agency, 8 priorities, 9-10 levels 1-2, 11 agencies,
 # 12 DISKOMINFO, 13 BPBD, 14 DAMKAR, 15 incident_types, 16 FIRE, 17 OTHER, 18 INFO
-
-
-def edit(text: str, old: str, new: str) -> str:
-    """Replace the single occurrence of `old` in `text`."""
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
-
-
-def line_of(text: str, fragment: str) -> int:
-    """1-based number of the single line of `text` containing `fragment`."""
-    hits = [n for n, line in enumerate(text.splitlines(), 1) if fragment in line]
-    assert len(hits) == 1, f"{fragment!r} is on lines {hits}"
-    return hits[0]
 
 
 def problems(text: str) -> list[SopProblem]:

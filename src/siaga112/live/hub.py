@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from siaga112.auth.service import Principal
 from siaga112.context import Context
+from siaga112.events import NOTIFY_CHANNEL, sequence_events
 from siaga112.models import event_log
 
 log = structlog.get_logger(__name__)
@@ -25,7 +26,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class LiveEvent:
-    id: int
+    id: int  # the event's stream position, which is its SSE id
     name: str
     agencies: str  # " DAMKAR BPBD " — who besides staff may see it
     frame: bytes   # the SSE frame, encoded once for every stream
@@ -34,8 +35,8 @@ class LiveEvent:
     def from_row(cls, row: Any) -> "LiveEvent":
         data = json.dumps({**row.data, "event_at": row.at.isoformat()}, separators=(",", ":"),
                           ensure_ascii=False)
-        frame = f"id: {row.id}\nevent: {row.name}\ndata: {data}\n\n".encode()
-        return cls(row.id, row.name, row.agencies, frame)
+        frame = f"id: {row.position}\nevent: {row.name}\ndata: {data}\n\n".encode()
+        return cls(row.position, row.name, row.agencies, frame)
 
 
 def visible_to(who: Principal, event: LiveEvent) -> bool:
@@ -48,14 +49,16 @@ def visible_to(who: Principal, event: LiveEvent) -> bool:
 
 
 def read_events(conn: Connection, after: int, upto: int | None = None, limit: int = 1000) -> list[LiveEvent]:
-    query = select(event_log).where(event_log.c.id > after).order_by(event_log.c.id).limit(limit)
+    """Events after stream position `after` (and up to `upto`), in stream order."""
+    query = (select(event_log).where(event_log.c.position > after)
+             .order_by(event_log.c.position).limit(limit))
     if upto is not None:
-        query = query.where(event_log.c.id <= upto)
+        query = query.where(event_log.c.position <= upto)
     return [LiveEvent.from_row(r) for r in conn.execute(query)]
 
 
 def latest_event_id(conn: Connection) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(event_log.c.id), 0))).scalar_one())
+    return int(conn.execute(select(func.coalesce(func.max(event_log.c.position), 0))).scalar_one())
 
 
 class Subscription:
@@ -114,13 +117,26 @@ class LiveHub:
         for sub in list(self.subscriptions):
             sub.close()
 
+    def _sequence(self) -> bool:
+        """Number newly committed events; False if another process was busy doing it."""
+        if self.ctx.db.is_sqlite:
+            return True
+        with self.ctx.db.transaction() as conn:
+            numbered = sequence_events(conn)
+            if numbered:
+                # Other processes' hubs may have looked before these positions existed.
+                conn.exec_driver_sql(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+        return numbered is not None
+
     def _latest(self) -> int:
+        self._sequence()
         with self.ctx.db.transaction(write=False) as conn:
             return latest_event_id(conn)
 
-    def _fetch(self, after: int) -> list[LiveEvent]:
+    def _fetch(self, after: int) -> tuple[list[LiveEvent], bool]:
+        sequenced = self._sequence()
         with self.ctx.db.transaction(write=False) as conn:
-            return read_events(conn, after)
+            return read_events(conn, after), sequenced
 
     async def _run(self) -> None:
         while True:
@@ -128,7 +144,11 @@ class LiveHub:
             self._wake.clear()
             try:
                 while True:
-                    events = await asyncio.to_thread(self._fetch, self.position)
+                    events, sequenced = await asyncio.to_thread(self._fetch, self.position)
+                    if not sequenced:
+                        # Another process was numbering, perhaps from a snapshot older than the
+                        # commit that woke us: look again shortly rather than wait for a NOTIFY.
+                        asyncio.get_running_loop().call_later(0.05, self._wake.set)
                     for event in events:
                         self.recent.append(event)
                         self.position = event.id

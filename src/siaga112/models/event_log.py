@@ -12,5 +12,9 @@ event_log = Table(
     # Space-delimited agency codes that may see this event (" DAMKAR BPBD "); empty = staff-wide.
     Column("agencies", Text, nullable=False, default=""),
     Column("data", JSONType, nullable=False),
+    # Order of the live stream and the SSE `id:`. Given after commit (see events.sequence_events),
+    # so a stream never passes an event that commits late.
+    Column("position", BigInteger),
     Index("ix_event_log_incident_id", "incident_id"),
+    Index("ix_event_log_position", "position", unique=True),
 )
