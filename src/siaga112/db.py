@@ -207,8 +207,13 @@ class _GroupCommit:
             try:
                 yield conn
             except BaseException:
-                raw.execute("ROLLBACK TO SAVEPOINT body")
-                raw.execute("RELEASE SAVEPOINT body")
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK TO SAVEPOINT body")
+                    raw.execute("RELEASE SAVEPOINT body")
+                else:
+                    # SQLite itself rolled the whole transaction back (I/O error, disk full):
+                    # the earlier bodies of this batch are gone too, so they must fail as well.
+                    self._abandon(RuntimeError("the database rolled back the write batch"))
                 raise
             else:
                 raw.execute("RELEASE SAVEPOINT body")
@@ -243,6 +248,16 @@ class _GroupCommit:
             self.batch = None
             batch.committed.set()
 
+    def _abandon(self, error: BaseException) -> None:
+        """Fail every caller of the open batch and start afresh (called with the lock held)."""
+        batch = self.batch
+        self.root = None
+        self.batch = None
+        self._reset_connection()
+        if batch is not None:
+            batch.error = error
+            batch.committed.set()
+
     def _reset_connection(self) -> None:
         try:
             if self.conn is not None:
@@ -253,6 +268,8 @@ class _GroupCommit:
 
     def close(self) -> None:
         with self.lock:
+            if self.batch is not None:
+                self._abandon(RuntimeError("the database is shutting down"))
             if self.conn is not None:
                 self.conn.close()
                 self.conn = None

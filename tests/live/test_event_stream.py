@@ -102,3 +102,15 @@ def test_bad_last_event_id_is_refused(live_server, tokens):
                                                           "Last-Event-ID": "abc"})
     assert r.status_code == 422
     assert httpx.get(f"{live_server}{API}/events").status_code == 401
+
+
+def test_units_freed_when_an_incident_ends_are_announced(live_server, tokens, open_stream, incident_body):
+    commander = open_stream("commander")
+    fire = post(live_server, tokens["call_taker"], "/incidents", incident_body())
+    unit = httpx.get(f"{live_server}{API}/units", params={"agency_code": "DAMKAR"},
+                     headers={"Authorization": f"Bearer {tokens['damkar']}"}).json()[0]
+    post(live_server, tokens["damkar"], f"/incidents/{fire['id']}/assignments/DAMKAR/dispatch",
+         {"unit_id": unit["id"]})
+    post(live_server, tokens["commander"], f"/incidents/{fire['id']}/status", {"status": "cancelled"})
+    seen = commander.until(lambda e: e["event"] == "unit.updated" and e["data"]["status"] == "available")
+    assert seen[-1]["data"]["id"] == unit["id"] and seen[-1]["data"]["incident_id"] is None

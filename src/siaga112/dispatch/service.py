@@ -16,7 +16,7 @@ from siaga112.incidents.schemas import IncidentRead
 from siaga112.incidents.service import (OPEN_STATUSES, announce_incident, append_timeline,
                                         get_incident, load_visible, set_incident_status)
 from siaga112.models import agencies, assignments, incidents, units
-from siaga112.units.service import unit_event_data
+from siaga112.units.service import announce_unit
 
 # Which assignment statuses each action may start from; anything else answers 409.
 ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -108,7 +108,7 @@ def dispatch_unit(ctx: Context, who: Principal, incident_id: str, agency_code: s
                     data={"unit_id": unit_id})
     _announce(ctx, conn, who, incident, row, EventName.ASSIGNMENT_DISPATCHED, now,
               call_sign=unit.call_sign)
-    _announce_unit(ctx, conn, unit_id)
+    announce_unit(ctx, conn, unit_id)
     if incident.status == "new":
         set_incident_status(ctx, conn, who, incident, "dispatched", now=now)
     return get_incident(ctx, who, incident_id, conn=conn)
@@ -133,7 +133,7 @@ def progress(ctx: Context, who: Principal, incident_id: str, agency_code: str, n
                     text=f"{agency_code} {labels[new_status]}" + (f": {note}" if note else ""))
     _announce(ctx, conn, who, incident, row, EventName.ASSIGNMENT_UPDATED, now)
     if row.unit_id:
-        _announce_unit(ctx, conn, row.unit_id)
+        announce_unit(ctx, conn, row.unit_id)
     if new_status == "on_scene" and incident.status in ("new", "dispatched"):
         set_incident_status(ctx, conn, who, incident, "on_scene", now=now)
     return get_incident(ctx, who, incident_id, conn=conn)
@@ -185,9 +185,3 @@ def request_support(ctx: Context, who: Principal, incident_id: str, agency_code:
     _announce(ctx, conn, who, incident, row, EventName.ASSIGNMENT_CREATED, now, reason=reason)
     announce_incident(ctx, conn, who, incident_id, EventName.INCIDENT_UPDATED, {"change": "support"})
     return get_incident(ctx, who, incident_id, conn=conn)
-
-
-def _announce_unit(ctx: Context, conn: Connection, unit_id: str) -> None:
-    unit = conn.execute(select(units).where(units.c.id == unit_id)).one()
-    record_event(conn, ctx.db, EventName.UNIT_UPDATED, unit_event_data(unit),
-                 agencies={unit.agency_code, ctx.sop.command_agency})

@@ -22,6 +22,7 @@ from siaga112.db import utcnow
 from siaga112.fastsql import FastInsert, InsertBatch
 from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
 from siaga112.geo.cells import cell_of, cells_within
+from siaga112.units.service import announce_unit
 from siaga112.events import EventName, event_row, record_event, record_events
 from siaga112.incidents.schemas import (AssignmentRead, CallerRead, ClassificationRead,
                                         DuplicateRead, IncidentCreate, IncidentPage, IncidentRead,
@@ -457,7 +458,9 @@ def set_incident_status(ctx: Context, conn: Connection, who: Principal, row: Any
     if changed.rowcount != 1:
         raise Conflict("the incident changed meanwhile; reload and try again")
     if new_status in ("resolved", "closed", "cancelled"):
-        _settle_assignments(conn, row.id, now=now, cancelled=new_status == "cancelled")
+        freed = _settle_assignments(conn, row.id, now=now, cancelled=new_status == "cancelled")
+        for unit_id in freed:
+            announce_unit(ctx, conn, unit_id)
     append_timeline(conn, row.id, "status", who=who, at=now, public=True,
                     text=f"{row.status} → {new_status}" + (f": {note}" if note else ""),
                     agency_code=who.agency_code, data={"from": row.status, "to": new_status})
@@ -465,8 +468,9 @@ def set_incident_status(ctx: Context, conn: Connection, who: Principal, row: Any
                       {"previous_status": row.status})
 
 
-def _settle_assignments(conn: Connection, incident_id: str, *, now: datetime, cancelled: bool) -> None:
-    """Close the work still open when an incident ends, and free its units."""
+def _settle_assignments(conn: Connection, incident_id: str, *, now: datetime,
+                        cancelled: bool) -> list[str]:
+    """Close the work still open when an incident ends, and free its units (their ids)."""
     working = ("dispatched", "en_route", "on_scene")
     conn.execute(update(assignments).where(
         assignments.c.incident_id == incident_id, assignments.c.status.in_(("pending", "acknowledged")))
@@ -475,8 +479,11 @@ def _settle_assignments(conn: Connection, incident_id: str, *, now: datetime, ca
         assignments.c.incident_id == incident_id, assignments.c.status.in_(working))
         .values(status="cancelled" if cancelled else "completed",
                 completed_at=None if cancelled else now, updated_at=now))
-    conn.execute(update(units).where(units.c.incident_id == incident_id)
-                 .values(status="available", incident_id=None, updated_at=now))
+    freed = list(conn.execute(select(units.c.id).where(units.c.incident_id == incident_id)).scalars())
+    if freed:
+        conn.execute(update(units).where(units.c.id.in_(freed))
+                     .values(status="available", incident_id=None, updated_at=now))
+    return freed
 
 
 def change_status(ctx: Context, who: Principal, incident_id: str, new_status: str,

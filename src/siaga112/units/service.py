@@ -28,7 +28,14 @@ DEMO_FLEET = {
 
 
 def unit_event_data(unit: Any) -> dict[str, Any]:
-    return UnitRead.model_validate(_read(unit)).model_dump(mode="json")
+    return _read(unit).model_dump(mode="json")
+
+
+def announce_unit(ctx: Context, conn: Connection, unit_id: str) -> None:
+    """Record `unit.updated` for the unit as it now stands (its agency and the command centre)."""
+    unit = conn.execute(select(units).where(units.c.id == unit_id)).one()
+    record_event(conn, ctx.db, EventName.UNIT_UPDATED, unit_event_data(unit),
+                 agencies={unit.agency_code, ctx.sop.command_agency})
 
 
 def _read(unit: Any) -> UnitRead:
@@ -67,9 +74,8 @@ def record_position(ctx: Context, who: Principal, unit_id: str, lat: float, lon:
         units.c.id == unit_id, or_(units.c.position_at.is_(None), units.c.position_at <= at))
         .values(lat=lat, lon=lon, position_at=at, updated_at=now))
     if moved.rowcount == 1:
+        announce_unit(ctx, conn, unit_id)
         unit = conn.execute(select(units).where(units.c.id == unit_id)).one()
-        record_event(conn, ctx.db, EventName.UNIT_UPDATED, unit_event_data(unit),
-                     agencies={unit.agency_code, ctx.sop.command_agency})
     return _read(unit)
 
 
