@@ -274,7 +274,3 @@ class _GroupCommit:
                 self.conn.close()
                 self.conn = None
 
-
-def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
-    """Run `hook` once the transaction `conn` is in has committed (never on rollback)."""
-    conn.info["after_commit"].append(hook)

@@ -99,17 +99,14 @@ def sequence_events(conn: Connection) -> int | None:
 
 
 class LocalBus:
-    """In-process wake-up: a generation counter that threads and event loops can wait on."""
+    """In-process wake-up: after each commit with events, every subscribed event loop hears of it."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self.generation = 0
+        self._lock = threading.Lock()
         self._loop_waiters: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
 
     def wake(self) -> None:
-        with self._cond:
-            self.generation += 1
-            self._cond.notify_all()
+        with self._lock:
             waiters = list(self._loop_waiters)
         for loop, callback in waiters:
             try:
@@ -117,19 +114,13 @@ class LocalBus:
             except RuntimeError:  # that loop has closed; its waiter goes with it
                 self.unsubscribe(loop, callback)
 
-    def wait(self, seen_generation: int, timeout: float) -> int:
-        """Block until the generation moves past `seen_generation` or the timeout passes."""
-        with self._cond:
-            self._cond.wait_for(lambda: self.generation != seen_generation, timeout=timeout)
-            return self.generation
-
     def subscribe(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
         """Call `callback` in `loop` on every wake (how the live hub hears of commits)."""
-        with self._cond:
+        with self._lock:
             self._loop_waiters.append((loop, callback))
 
     def unsubscribe(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
-        with self._cond:
+        with self._lock:
             if (loop, callback) in self._loop_waiters:
                 self._loop_waiters.remove((loop, callback))
 
