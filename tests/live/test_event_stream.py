@@ -114,3 +114,18 @@ def test_units_freed_when_an_incident_ends_are_announced(live_server, tokens, op
     post(live_server, tokens["commander"], f"/incidents/{fire['id']}/status", {"status": "cancelled"})
     seen = commander.until(lambda e: e["event"] == "unit.updated" and e["data"]["status"] == "available")
     assert seen[-1]["data"]["id"] == unit["id"] and seen[-1]["data"]["incident_id"] is None
+
+
+def test_a_dispatcher_resuming_from_the_start_gets_only_its_agency_history(live_server, tokens, open_stream,
+                                                                          incident_body, app):
+    fires = [post(live_server, tokens["call_taker"], "/incidents", incident_body())["id"] for _ in range(3)]
+    post(live_server, tokens["call_taker"], "/incidents",
+         incident_body(type_code="POLLUTION", description="limbah ke sungai"))
+    # As after a restart: nothing in the hub's memory, the history comes from the database.
+    app.state.hub.recent.clear()
+    history = open_stream("damkar", last_event_id=0)
+    seen = history.until(lambda e: e["event"] == "assignment.created"
+                         and e["data"]["incident_id"] == fires[-1] and e["data"]["agency_code"] == "DAMKAR")
+    mentioned = {e["data"].get("incident_id") or e["data"].get("id") for e in seen}
+    assert mentioned == set(fires)
+    assert [e["id"] for e in seen] == sorted(e["id"] for e in seen)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from siaga112.events import NOTIFY_CHANNEL, sequence_events
 from siaga112.models import event_log
 
 log = structlog.get_logger(__name__)
+BACKLOG_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -161,34 +163,41 @@ class LiveHub:
                 await asyncio.sleep(0.5)
                 self._wake.set()
 
-    async def subscribe(self, who: Principal, last_event_id: int | None) -> tuple[Subscription, list[LiveEvent]]:
-        """Register a stream; returns it with the backlog after `last_event_id`, visible only."""
+    def subscribe(self, who: Principal, last_event_id: int | None) -> tuple[Subscription, AsyncIterator[list[LiveEvent]]]:
+        """Register a stream; returns it with its backlog (after `last_event_id`) in chunks."""
         sub = Subscription(who, self.max_pending, after=last_event_id or 0)
         # Registration and the position snapshot happen together (no await in between), so
         # every event after `upto` reaches the queue and none at or before it does.
         self.subscriptions.add(sub)
-        upto = self.position
-        if last_event_id is None or last_event_id >= upto:
-            return sub, []
-        try:
-            if self.recent and self.recent[0].id <= last_event_id + 1:
-                backlog = [e for e in self.recent if last_event_id < e.id <= upto]
-            else:
-                backlog = await asyncio.to_thread(self._backlog, last_event_id, upto)
-        except BaseException:
-            self.unsubscribe(sub)
-            raise
-        return sub, [e for e in backlog if visible_to(who, e)]
+        return sub, self._backlog(who, last_event_id, self.position)
 
-    def _backlog(self, after: int, upto: int) -> list[LiveEvent]:
-        events: list[LiveEvent] = []
+    async def _backlog(self, who: Principal, after: int | None, upto: int) -> AsyncIterator[list[LiveEvent]]:
+        if after is None or after >= upto:
+            return
+        if self.recent and self.recent[0].id <= after + 1:
+            yield [e for e in self.recent if after < e.id <= upto and visible_to(who, e)]
+            return
+        # A long absence: read the database in chunks, filtered there, so a dispatcher resuming
+        # from the start of a big log costs memory for one chunk, not for the whole history.
+        while True:
+            rows = await asyncio.to_thread(self._backlog_chunk, who, after, upto)
+            # The SQL filter narrows; visible_to decides (a LIKE pattern is not an equality).
+            visible = [e for e in rows if visible_to(who, e)]
+            if visible:
+                yield visible
+            if len(rows) < BACKLOG_CHUNK:
+                return
+            after = rows[-1].id
+
+    def _backlog_chunk(self, who: Principal, after: int, upto: int) -> list[LiveEvent]:
+        if not who.sees_everything and (who.role == "integration" or not who.agency_code):
+            return []
+        query = (select(event_log).where(event_log.c.position > after, event_log.c.position <= upto)
+                 .order_by(event_log.c.position).limit(BACKLOG_CHUNK))
+        if not who.sees_everything:
+            query = query.where(event_log.c.agencies.like(f"% {who.agency_code} %"))
         with self.ctx.db.transaction(write=False) as conn:
-            while True:
-                chunk = read_events(conn, after, upto)
-                events += chunk
-                if len(chunk) < 1000:
-                    return events
-                after = chunk[-1].id
+            return [LiveEvent.from_row(r) for r in conn.execute(query)]
 
     def unsubscribe(self, sub: Subscription) -> None:
         self.subscriptions.discard(sub)

@@ -33,15 +33,15 @@ async def events(request: Request, who: Principal = Depends(current_principal),
     """Live events; a reconnecting client sends Last-Event-ID and gets every event it missed."""
     hub: LiveHub = request.app.state.hub
     start = _parse_last_id(last_event_id if last_event_id is not None else after)
-    sub, backlog = await hub.subscribe(who, start)
+    sub, backlog = hub.subscribe(who, start)
     heartbeat = request.app.state.ctx.settings.sse_heartbeat_seconds
 
     async def stream() -> AsyncIterator[bytes]:
         EVENT_STREAMS.inc()
         try:
             yield b"retry: 2000\n: connected\n\n"
-            for event in backlog:
-                yield event.frame
+            async for chunk in backlog:
+                yield b"".join(event.frame for event in chunk)
             queue = sub.queue
             while True:
                 if queue.empty():
