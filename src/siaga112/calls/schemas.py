@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from siaga112.incidents.schemas import CallerIn, Channel, Strict
 
@@ -19,16 +19,9 @@ class CallCreate(Strict):
     incident_id: str | None = Field(default=None, max_length=36)
     transferred_to: Literal[TRANSFER_TARGETS] | None = None  # type: ignore[valid-type]
     note: str | None = Field(default=None, max_length=2000)
-    received_at: datetime | None = None
-    answered_at: datetime | None = None
-    ended_at: datetime | None = None
-
-    @field_validator("received_at", "answered_at", "ended_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("timestamp needs a UTC offset")
-        return v
+    received_at: AwareDatetime | None = None
+    answered_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "CallCreate":

@@ -25,7 +25,6 @@ def record_call(ctx: Context, who: Principal, data: CallCreate, *, conn: Connect
         incident = load_visible(ctx, who, data.incident_id, conn=conn)
         if incident.status not in OPEN_STATUSES:
             raise Conflict(f"incident {incident.ticket} is {incident.status}; record a new one")
-        phone = data.caller.phone if data.caller else None
         append_timeline(conn, incident.id, "caller_linked", who=who, at=now,
                         text="penelepon lain melaporkan kejadian yang sama")
         conn.execute(update(incidents).where(incidents.c.id == incident.id).values(updated_at=now))
@@ -45,8 +44,7 @@ def record_call(ctx: Context, who: Principal, data: CallCreate, *, conn: Connect
 def caller_history(ctx: Context, who: Principal, raw_phone: str, *, conn: Connection,
                    limit: int = 20) -> CallerHistory:
     """What the call-taker needs the moment a number rings: earlier calls, open incidents, pranks."""
-    require_role(who, frozenset({"call_taker", "commander", "admin", "integration"}),
-                 "read caller history")
+    require_role(who, CREATE_ROLES, "read caller history")
     phone = normalise_phone(raw_phone)
     recent = conn.execute(select(calls).where(calls.c.caller_phone == phone)
                           .order_by(calls.c.received_at.desc()).limit(limit)).all()

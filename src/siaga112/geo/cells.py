@@ -16,10 +16,14 @@ def cell_of(lat: float, lon: float) -> int:
     return int((lat + 90) // CELL_DEG) * _LON_CELLS + int((lon + 180) // CELL_DEG)
 
 
+def degrees_around(lat: float, radius_m: float) -> tuple[float, float]:
+    """Half-height and half-width, in degrees, of the box around a circle at latitude `lat`."""
+    return radius_m / 111_320, radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+
+
 def cells_within(lat: float, lon: float, radius_m: float) -> list[int]:
     """Every cell that may hold a point within `radius_m` of (lat, lon)."""
-    dlat = radius_m / 111_320
-    dlon = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    dlat, dlon = degrees_around(lat, radius_m)
     lat0, lat1 = int((lat - dlat + 90) // CELL_DEG), int((lat + dlat + 90) // CELL_DEG)
     lon0, lon1 = int((lon - dlon + 180) // CELL_DEG), int((lon + dlon + 180) // CELL_DEG)
     return [la * _LON_CELLS + lo for la in range(lat0, lat1 + 1) for lo in range(lon0, lon1 + 1)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from siaga112.phone import normalise_phone
 
@@ -51,15 +51,8 @@ class IncidentCreate(Strict):
     type_code: str | None = Field(default=None, pattern=TYPE_CODE)
     priority: int | None = Field(default=None, ge=1, le=4)
     location: LocationIn
-    received_at: datetime | None = None
-    answered_at: datetime | None = None
-
-    @field_validator("received_at", "answered_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("timestamp needs a UTC offset")
-        return v
+    received_at: AwareDatetime | None = None
+    answered_at: AwareDatetime | None = None
 
 
 class ClassificationRead(BaseModel):

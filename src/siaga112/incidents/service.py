@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from siaga112.auth.permissions import (COMMAND_ROLES, CREATE_ROLES, readable_incidents,
@@ -21,7 +21,7 @@ from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.fastsql import FastInsert, InsertBatch
 from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
-from siaga112.geo.cells import cell_of, cells_within
+from siaga112.geo.cells import cell_of, cells_within, degrees_around
 from siaga112.units.service import announce_unit
 from siaga112.events import EventName, event_row, record_event, record_events
 from siaga112.incidents.schemas import (AssignmentRead, CallerRead, ClassificationRead,
@@ -143,6 +143,7 @@ def _claim_idempotency_key(conn: Connection, who: Principal, key: str, request_h
 def _resolve_location(ctx: Context, loc: Any) -> dict[str, Any]:
     gaz = ctx.gazetteer
     lat, lon, desa, source, out_of_area = loc.lat, loc.lon, None, "none", False
+    kecamatan = None
     if loc.desa_code:
         place = gaz.place(loc.desa_code)
         if place is None or place.level != "desa":
@@ -164,9 +165,8 @@ def _resolve_location(ctx: Context, loc: Any) -> dict[str, Any]:
             lat, lon, source = place.lat, place.lon, "address"
             desa = place.code if place.level == "desa" else None
             kecamatan = place.kecamatan_code
-            return {"lat": lat, "lon": lon, "address": loc.address, "desa_code": desa,
-                    "kecamatan_code": kecamatan, "location_source": source, "out_of_area": False}
-    kecamatan = desa.rsplit(".", 1)[0] if desa else None
+    if desa is not None:
+        kecamatan = desa.rsplit(".", 1)[0]
     return {"lat": lat, "lon": lon, "address": loc.address, "desa_code": desa,
             "kecamatan_code": kecamatan, "location_source": source, "out_of_area": out_of_area}
 
@@ -179,8 +179,7 @@ def find_duplicates(ctx: Context, conn: Connection, *, type_code: str, lat: floa
     radius = ctx.settings.duplicate_radius_m
     since = now - timedelta(minutes=ctx.settings.duplicate_window_minutes)
     related = related_types(ctx, type_code)
-    dlat = radius / 111_320
-    dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    dlat, dlon = degrees_around(lat, radius)
     params = {"cells": cells_within(lat, lon, radius), "since": since, "lat0": lat - dlat,
               "lat1": lat + dlat, "lon0": lon - dlon, "lon1": lon + dlon}
     if related is None:

@@ -1,7 +1,7 @@
 """The SOP as the rest of the system reads it: immutable, validated once."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field
 
 from siaga112.incidents.schemas import Strict
 
@@ -27,11 +27,4 @@ class UnitRead(BaseModel):
 class PositionIn(Strict):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    at: datetime | None = None
-
-    @field_validator("at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("timestamp needs a UTC offset")
-        return v
+    at: AwareDatetime | None = None
