@@ -3,9 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv clean bench-intake
+.PHONY: run test venv vendor clean bench-intake
 
-venv: $(VENV)/.installed
+VENDOR := src/siaga112/web/static/vendor
+
+venv: $(VENV)/.installed vendor
+
+# Front-end packages come from the npm registry (package-lock.json pins them) and are copied next
+# to the app's own static files; nothing from node_modules is committed.
+vendor: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)/leaflet
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+	      node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,4 +37,4 @@ bench-intake: venv
 	$(BIN)/python bench/intake.py --rate 100 --duration 30
 
 clean:
-	rm -rf $(VENV) var .pytest_cache build *.egg-info src/*.egg-info
+	rm -rf $(VENV) var node_modules $(VENDOR) .pytest_cache build *.egg-info src/*.egg-info

@@ -6,24 +6,31 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from siaga112.bootstrap import build_context
+from siaga112.calls.pages import router as calls_pages
 from siaga112.calls.routes import router as calls_router
 from siaga112.config import Settings
 from siaga112.context import Context
 from siaga112.dispatch.escalation import EscalationWorker
+from siaga112.dispatch.pages import router as dispatch_pages
 from siaga112.dispatch.routes import router as dispatch_router
 from siaga112.errors import DomainError
 from siaga112.events import PgListener
+from siaga112.incidents.pages import router as incident_pages
 from siaga112.incidents.routes import router as incidents_router
 from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.reference.routes import router as reference_router
 from siaga112.units.routes import router as units_router
+from siaga112.web.deps import LoginRequired
+from siaga112.web.routes import router as web_router
+from siaga112.web.templating import STATIC_DIR, Pages
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
@@ -72,13 +79,30 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                   description="Call Center Siaga 112, Kabupaten Penajam Paser Utara: intake, "
                               "SOP routing and dispatch.")
     app.state.ctx = ctx
+    app.state.pages = Pages(timezone=ctx.sop.timezone, tile_url=settings.tile_url,
+                            tile_attribution=settings.tile_attribution)
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
-                   live_router):
+                   live_router, web_router, calls_pages, dispatch_pages, incident_pages):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.exception_handler(DomainError)
-    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(exc.body(), status_code=exc.status_code)
+        htmx = request.headers.get("HX-Request") == "true"
+        if isinstance(exc, LoginRequired):
+            if htmx:
+                return Response(status_code=401, headers={"HX-Redirect": f"/login?next={exc.next_path}"})
+            return RedirectResponse(f"/login?next={exc.next_path}", 303)
+        if htmx:
+            # The console shows this body in its error toast (app.js reads `detail`).
+            return JSONResponse(exc.body(), status_code=exc.status_code)
+        pages = app.state.pages
+        titles = {403: "Tidak berwenang", 404: "Tidak ditemukan", 409: "Bentrok", 422: "Isian tidak valid"}
+        return pages.render(request, "error.html", status_code=exc.status_code,
+                            title=pages.gettext(request, titles.get(exc.status_code, "Kesalahan")),
+                            message=exc.message)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

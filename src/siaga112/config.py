@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     # Threads per process that run request handlers (see app.lifespan for why so few).
     worker_threads: int = Field(default=16, ge=1, le=100)
 
+    # Map tiles for the consoles; the map still draws boundaries and markers when none answer.
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "© OpenStreetMap contributors"
+    # Session cookies are always HttpOnly and SameSite=Lax; Secure is added on HTTPS requests and
+    # always when this is true (set it behind a TLS-terminating proxy).
+    cookie_secure: bool = False
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

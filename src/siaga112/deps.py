@@ -1,6 +1,7 @@
 """Request dependencies: the context and who is asking."""
 from __future__ import annotations
 
+import secrets
 import threading
 
 from cachetools import TTLCache
@@ -9,6 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from siaga112.auth.service import Principal, hash_token, principal_for_token, touch_token
+from siaga112.auth.sessions import (CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, WebSession,
+                                    session_for_cookie, touch_session)
 from siaga112.context import Context
 from siaga112.errors import Unauthorized
 
@@ -28,17 +31,34 @@ _principals: TTLCache = TTLCache(maxsize=4096, ttl=PRINCIPAL_CACHE_SECONDS)
 _principals_lock = threading.Lock()
 
 
-async def current_principal(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+async def current_principal(request: Request,
+                            credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
                             ctx: Context = Depends(get_ctx)) -> Principal:
-    """The user behind the bearer token; 401 without a valid one."""
+    """The user behind the bearer token, or the console's session cookie; 401 without either."""
     if credentials is None or not credentials.credentials:
-        raise Unauthorized("missing bearer token")
+        return await _session_principal(request, ctx)
     key = (id(ctx), hash_token(credentials.credentials))
     with _principals_lock:
         cached = _principals.get(key)
     if cached is not None:
         return cached
     return await run_in_threadpool(_load_principal, ctx, credentials.credentials, key)
+
+
+async def _session_principal(request: Request, ctx: Context) -> Principal:
+    # The consoles call the API (the event stream, classification) with their session cookie.
+    # A cookie is sent by the browser on its own, so anything but a read needs the CSRF header.
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise Unauthorized("missing bearer token")
+    session = await run_in_threadpool(lookup_session, ctx, cookie)
+    if session is None:
+        raise Unauthorized("session ended; log in again")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER) or ""
+        if not secrets.compare_digest(sent, session.csrf_token):
+            raise Unauthorized("missing or wrong X-CSRF-Token for a session request")
+    return session.principal
 
 
 def _load_principal(ctx: Context, token: str, key: tuple) -> Principal:
@@ -50,3 +70,14 @@ def _load_principal(ctx: Context, token: str, key: tuple) -> Principal:
     with _principals_lock:
         _principals[key] = who
     return who
+
+
+def lookup_session(ctx: Context, cookie: str | None) -> WebSession | None:
+    if not cookie:
+        return None
+    with ctx.db.transaction(write=False) as conn:
+        found = session_for_cookie(conn, cookie)
+    if found is not None and found.stale:
+        with ctx.db.transaction() as conn:
+            touch_session(conn, found.session_hash)
+    return found

@@ -1,0 +1,160 @@
+"""The call-taker's console: one screen from the first ring to the ticket read back."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from siaga112.auth.permissions import CREATE_ROLES
+from siaga112.auth.service import Principal
+from siaga112.calls import service as calls
+from siaga112.calls.schemas import TRANSFER_TARGETS, CallCreate
+from siaga112.context import Context
+from siaga112.db import utcnow
+from siaga112.deps import get_ctx
+from siaga112.errors import Forbidden
+from siaga112.incidents import service as incidents
+from siaga112.incidents.schemas import IncidentCreate
+from siaga112.phone import normalise_phone
+from siaga112.web.deps import page_principal
+from siaga112.web.forms import blank_to_none, build
+from siaga112.web.templating import pages_of
+
+router = APIRouter(prefix="/konsol/panggilan", include_in_schema=False)
+
+OUTCOMES = (  # outcome, shortcut (KeyboardEvent.code), Indonesian label
+    ("information", "KeyI", "Informasi"),
+    ("prank", "KeyP", "Prank / iseng"),
+    ("silent", "KeyS", "Diam / tanpa suara"),
+    ("misdial", "KeyM", "Salah sambung"),
+    ("out_of_area", "KeyL", "Luar wilayah"),
+)
+
+
+def _call_taker(who: Principal = Depends(page_principal)) -> Principal:
+    if who.role not in CREATE_ROLES or who.role == "integration":
+        raise Forbidden("halaman ini untuk operator 112")
+    return who
+
+
+@router.get("")
+def new_call(request: Request, who: Principal = Depends(_call_taker), ctx: Context = Depends(get_ctx)):
+    return pages_of(request).render(
+        request, "calls/new_call.html", who=who, nav="calls", sop=ctx.sop, outcomes=OUTCOMES,
+        transfer_targets=TRANSFER_TARGETS, form_key=str(uuid.uuid4()))
+
+
+@router.get("/riwayat")
+def history(request: Request, phone: str = "", who: Principal = Depends(_call_taker),
+            ctx: Context = Depends(get_ctx)):
+    pages = pages_of(request)
+    if not phone.strip():
+        return HTMLResponse("")
+    try:
+        normalise_phone(phone)
+    except ValueError as exc:
+        return pages.render(request, "calls/_history.html", history=None, error=str(exc))
+    with ctx.db.transaction(write=False) as conn:
+        found = calls.caller_history(ctx, who, phone, conn=conn)
+    return pages.render(request, "calls/_history.html", history=found, error=None)
+
+
+@router.post("/saran")
+async def suggestion(request: Request, who: Principal = Depends(_call_taker),
+                     ctx: Context = Depends(get_ctx)):
+    text = str((await request.form()).get("description") or "").strip()
+    if not text:
+        return HTMLResponse("")
+    result = ctx.classifier.classify(text[:4000])
+    itype = ctx.sop.incident_types.get(result.type_code)
+    if itype is None or not itype.lead:
+        itype = ctx.sop.incident_types["OTHER"]
+    return pages_of(request).render(request, "calls/_suggestion.html", result=result, itype=itype,
+                                    sop=ctx.sop)
+
+
+@router.get("/wilayah")
+def wilayah(request: Request, desa_q: str = "", who: Principal = Depends(_call_taker),
+            ctx: Context = Depends(get_ctx)):
+    found = ctx.gazetteer.search(desa_q, limit=8) if desa_q.strip() else []
+    names = {p.code: p.name for p in ctx.gazetteer.places("kecamatan")}
+    return pages_of(request).render(request, "calls/_wilayah.html", places=found, kecamatan=names)
+
+
+@router.get("/duplikat")
+def duplicates(request: Request, who: Principal = Depends(_call_taker), ctx: Context = Depends(get_ctx)):
+    q = request.query_params
+    lat, lon = _float(q.get("lat")), _float(q.get("lon"))
+    if (lat is None or lon is None) and q.get("desa_code"):
+        lat, lon = ctx.gazetteer.desa_centroid(q["desa_code"]) or (None, None)
+    type_code = q.get("type_code") or "OTHER"
+    if type_code not in ctx.sop.incident_types:
+        type_code = "OTHER"
+    with ctx.db.transaction(write=False) as conn:
+        found = incidents.find_duplicates(ctx, conn, type_code=type_code, lat=lat, lon=lon,
+                                          now=utcnow())
+    return pages_of(request).render(request, "calls/_duplicates.html", duplicates=found)
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _caller(form) -> dict | None:
+    fields = blank_to_none(form, "phone", "caller_name")
+    if not fields["phone"] and not fields["caller_name"]:
+        return None
+    return {"phone": fields["phone"], "name": fields["caller_name"]}
+
+
+def _saved(message: str, **extra) -> dict[str, str]:
+    # htmx turns this header into events: the form resets, the toast reads the message.
+    return {"HX-Trigger": json.dumps({"call-saved": extra, "siaga-toast": message})}
+
+
+@router.post("/hasil")
+async def record_outcome(request: Request, who: Principal = Depends(_call_taker),
+                         ctx: Context = Depends(get_ctx)):
+    """A call that is not a new emergency: one key, one row."""
+    form = await request.form()
+    fields = blank_to_none(form, "outcome", "channel", "transferred_to", "incident_id", "note")
+    if fields["outcome"] != "out_of_area":
+        fields["transferred_to"] = None
+    body = build(CallCreate, {"channel": fields["channel"] or "call", "caller": _caller(form),
+                              "outcome": fields["outcome"], "incident_id": fields["incident_id"],
+                              "transferred_to": fields["transferred_to"], "note": fields["note"]})
+    with ctx.db.transaction() as conn:
+        calls.record_call(ctx, who, body, conn=conn)
+    label = dict((o, label) for o, _, label in OUTCOMES).get(body.outcome, "Duplikat")
+    pages = pages_of(request)
+    message = pages.gettext(request, "Panggilan dicatat") + f": {pages.gettext(request, label)}"
+    return Response(status_code=204, headers=_saved(message, outcome=body.outcome))
+
+
+@router.post("/insiden")
+async def create_incident(request: Request, who: Principal = Depends(_call_taker),
+                          ctx: Context = Depends(get_ctx)):
+    """An emergency: the incident is created, routed and its ticket shown to read out."""
+    form = await request.form()
+    f = blank_to_none(form, "channel", "description", "type_code", "priority", "lat", "lon",
+                      "address", "desa_code", "form_key")
+    location = {"lat": f["lat"], "lon": f["lon"], "address": f["address"], "desa_code": f["desa_code"]}
+    body = build(IncidentCreate, {
+        "channel": f["channel"] or "call", "caller": _caller(form), "description": f["description"],
+        "type_code": f["type_code"], "priority": f["priority"], "location": location})
+    # The form's own key makes a double Ctrl+Enter (or a retry after a timeout) one incident.
+    key = f"console:{f['form_key']}" if f["form_key"] else None
+    with ctx.db.transaction() as conn:
+        result = incidents.create_incident(ctx, who, body, conn=conn, idempotency_key=key)
+    pages = pages_of(request)
+    response = pages.render(request, "calls/_created.html", incident=result.incident, sop=ctx.sop,
+                            status_code=201 if result.created else 200)
+    response.headers.update(_saved(pages.gettext(request, "Insiden dibuat") + f": {result.incident.ticket}",
+                                   ticket=result.incident.ticket, form_key=str(uuid.uuid4())))
+    return response
+

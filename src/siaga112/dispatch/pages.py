@@ -1,0 +1,38 @@
+"""The agency dispatcher's console: the live queue and the incident panel."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from siaga112.auth.service import Principal
+from siaga112.context import Context
+from siaga112.db import utcnow
+from siaga112.deps import get_ctx
+from siaga112.dispatch.queue import agency_queue
+from siaga112.errors import Forbidden
+from siaga112.web.deps import page_principal
+from siaga112.web.templating import pages_of
+
+router = APIRouter(prefix="/konsol/dinas", include_in_schema=False)
+
+
+def _agency_member(who: Principal = Depends(page_principal)) -> Principal:
+    if who.role in ("dispatcher", "viewer") and who.agency_code:
+        return who
+    raise Forbidden("halaman ini untuk petugas dinas")
+
+
+@router.get("")
+def dispatcher(request: Request, who: Principal = Depends(_agency_member),
+               ctx: Context = Depends(get_ctx)):
+    agency = ctx.sop.agencies.get(who.agency_code)
+    return pages_of(request).render(request, "dispatch/queue.html", who=who, nav="dispatch",
+                                    agency=agency)
+
+
+@router.get("/antrean")
+def queue(request: Request, who: Principal = Depends(_agency_member), ctx: Context = Depends(get_ctx)):
+    with ctx.db.transaction(write=False) as conn:
+        items = agency_queue(ctx, who, who.agency_code, conn=conn)
+    places = {p.code: p.name for p in ctx.gazetteer.places()}
+    return pages_of(request).render(request, "dispatch/_queue.html", items=items, places=places,
+                                    sop=ctx.sop, now=utcnow())

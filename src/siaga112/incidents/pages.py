@@ -1,0 +1,131 @@
+"""Console screens around one incident, and the command center's overview."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from siaga112.auth.permissions import COMMAND_ROLES
+from siaga112.auth.service import Principal
+from siaga112.context import Context
+from siaga112.db import utcnow
+from siaga112.deps import get_ctx
+from siaga112.dispatch import service as dispatch
+from siaga112.errors import Forbidden, InvalidField
+from siaga112.incidents import overview as ov
+from siaga112.incidents import service as incidents
+from siaga112.incidents.schemas import (DeclineBody, NoteCreate, ProgressBody, RerouteBody,
+                                        StatusChange, SupportRequest)
+from siaga112.sop.checklist import steps_for
+from siaga112.units import service as units
+from siaga112.web.deps import page_principal
+from siaga112.web.forms import blank_to_none, build
+from siaga112.web.templating import pages_of
+
+router = APIRouter(include_in_schema=False)
+
+
+def _commander(who: Principal = Depends(page_principal)) -> Principal:
+    if who.role in COMMAND_ROLES or (who.role == "viewer" and who.agency_code is None):
+        return who
+    raise Forbidden("halaman ini untuk pusat komando")
+
+
+def render_detail(request: Request, ctx: Context, who: Principal, incident_id: str, *,
+                  status_code: int = 200, conn=None):
+    """The incident panel: facts, assignments, the viewer's actions, SOP steps and timeline."""
+    incident = incidents.get_incident(ctx, who, incident_id, conn=conn, with_timeline=True)
+    itype = ctx.sop.incident_types[incident.type_code]
+    mine = next((a for a in incident.assignments if a.agency_code == who.agency_code), None)
+    unit_choices = []
+    if mine is not None and who.role == "dispatcher" and mine.status in ("pending", "acknowledged"):
+        unit_choices = units.list_units(ctx, who, conn=conn, agency_code=who.agency_code,
+                                        status="available")
+    call_signs = {u.id: u.call_sign for u in units.list_units(ctx, who, conn=conn)}
+    places = {p.code: p.name for p in ctx.gazetteer.places()}
+    return pages_of(request).render(
+        request, "incidents/_detail.html", status_code=status_code, who=who, incident=incident,
+        itype=itype, mine=mine, unit_choices=unit_choices, call_signs=call_signs, places=places,
+        sop=ctx.sop, commander=who.role in COMMAND_ROLES, now=utcnow(),
+        steps=steps_for(ctx.sop, itype, incident.priority,
+                        None if who.role in COMMAND_ROLES else who.agency_code))
+
+
+@router.get("/konsol/insiden/{incident_id}")
+def detail(incident_id: str, request: Request, who: Principal = Depends(page_principal),
+           ctx: Context = Depends(get_ctx)):
+    with ctx.db.transaction(write=False) as conn:
+        return render_detail(request, ctx, who, incident_id, conn=conn)
+
+
+ACTIONS = {"terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status", "alihkan"}
+
+
+@router.post("/konsol/insiden/{incident_id}/{action}")
+async def act(incident_id: str, action: str, request: Request,
+              who: Principal = Depends(page_principal), ctx: Context = Depends(get_ctx)):
+    """One console action on the incident, then the refreshed panel."""
+    if action not in ACTIONS:
+        raise InvalidField("action", f"unknown action {action!r}")
+    form = await request.form()
+    f = blank_to_none(form, "agency_code", "unit_id", "status", "note", "reason", "text",
+                      "type_code", "priority")
+    agency = f["agency_code"] or who.agency_code or ""
+    with ctx.db.transaction() as conn:
+        if action == "terima":
+            dispatch.acknowledge(ctx, who, incident_id, agency, conn=conn)
+        elif action == "kirim":
+            if not f["unit_id"]:
+                raise InvalidField("unit_id", "pilih unit yang dikirim")
+            dispatch.dispatch_unit(ctx, who, incident_id, agency, f["unit_id"], conn=conn)
+        elif action == "progres":
+            body = build(ProgressBody, {"status": f["status"], "note": f["note"]})
+            dispatch.progress(ctx, who, incident_id, agency, body.status, body.note, conn=conn)
+        elif action == "tolak":
+            body = build(DeclineBody, {"reason": f["reason"]})
+            dispatch.decline(ctx, who, incident_id, agency, body.reason, conn=conn)
+        elif action == "bantuan":
+            body = build(SupportRequest, {"agency_code": f["agency_code"], "reason": f["reason"]})
+            dispatch.request_support(ctx, who, incident_id, body.agency_code, body.reason, conn=conn)
+        elif action == "catatan":
+            body = build(NoteCreate, {"text": f["text"], "public": form.get("public") == "on"})
+            incidents.add_note(ctx, who, incident_id, body.text, body.public, conn=conn)
+        elif action == "status":
+            body = build(StatusChange, {"status": f["status"], "note": f["note"]})
+            incidents.change_status(ctx, who, incident_id, body.status, body.note, conn=conn)
+        else:
+            body = build(RerouteBody, {"type_code": f["type_code"], "priority": f["priority"],
+                                       "note": f["note"]})
+            incidents.reroute(ctx, who, incident_id, body.type_code, body.priority, body.note,
+                              conn=conn)
+        response = render_detail(request, ctx, who, incident_id, conn=conn)
+    response.headers["HX-Trigger"] = '{"siaga-toast": "OK"}'
+    return response
+
+
+@router.get("/konsol/komando")
+def command_center(request: Request, who: Principal = Depends(_commander),
+                   ctx: Context = Depends(get_ctx)):
+    return pages_of(request).render(request, "incidents/command.html", who=who, nav="command",
+                                    sop=ctx.sop)
+
+
+@router.get("/konsol/komando/ringkasan")
+def command_summary(request: Request, who: Principal = Depends(_commander),
+                    ctx: Context = Depends(get_ctx)):
+    with ctx.db.transaction(write=False) as conn:
+        counts = ov.overview(ctx, who, conn=conn, since=utcnow() - timedelta(hours=24))
+        escalated = ov.escalations(ctx, who, conn=conn)
+        open_page = incidents.list_incidents(ctx, who, conn=conn, status="new,dispatched,on_scene",
+                                             limit=100)
+    return pages_of(request).render(request, "incidents/_command_summary.html", counts=counts,
+                                    escalations=escalated, open_incidents=open_page.items,
+                                    sop=ctx.sop, now=utcnow())
+
+
+@router.get("/konsol/peta/insiden.json")
+def map_data(who: Principal = Depends(page_principal), ctx: Context = Depends(get_ctx)):
+    agency = None if who.sees_everything else who.agency_code
+    with ctx.db.transaction(write=False) as conn:
+        return JSONResponse(ov.map_features(ctx, who, conn=conn, agency_code=agency))

@@ -1,0 +1,116 @@
+"""Login, logout, each role's landing page, the language switch and the map's boundaries."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from siaga112.auth.service import Principal, verify_password
+from siaga112.auth.sessions import SESSION_COOKIE, create_session, end_session
+from siaga112.context import Context
+from siaga112.deps import get_ctx, lookup_session
+from siaga112.web.deps import page_principal, web_session
+from siaga112.web.templating import DATA_DIR, LANG_COOKIE, LANGUAGES, pages_of
+
+router = APIRouter(include_in_schema=False)
+
+LANDING = {
+    "call_taker": "/konsol/panggilan",
+    "dispatcher": "/konsol/dinas",
+    "commander": "/konsol/komando",
+    "admin": "/konsol/admin",
+}
+
+
+def landing_for(who: Principal) -> str:
+    if who.role == "viewer":
+        return "/konsol/komando" if who.agency_code is None else "/konsol/dinas"
+    return LANDING.get(who.role, "/login")
+
+
+def _safe_next(value: str | None) -> str | None:
+    # Only a path on this site: an open redirect would hand a phishing page our login.
+    if not value or not value.startswith("/") or value.startswith("//") or urlsplit(value).netloc:
+        return None
+    return value
+
+
+@router.get("/")
+def root(request: Request, ctx: Context = Depends(get_ctx)):
+    session = lookup_session(ctx, request.cookies.get(SESSION_COOKIE))
+    return RedirectResponse(landing_for(session.principal) if session else "/login", 303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None):
+    return pages_of(request).render(request, "login.html", next=_safe_next(next), error=None)
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(""), password: str = Form(""),
+          next: str | None = Form(None), ctx: Context = Depends(get_ctx)):
+    pages = pages_of(request)
+    remote = request.client.host if request.client else None
+    with ctx.db.transaction() as conn:
+        who = verify_password(conn, username.strip(), password) if username and password else None
+        # Machine accounts have no console.
+        if who is not None and who.role == "integration":
+            who = None
+        if who is not None:
+            token = create_session(conn, who, remote_addr=remote)
+    if who is None:
+        return pages.render(request, "login.html", status_code=401, next=_safe_next(next),
+                            error=pages.gettext(request, "Nama pengguna atau kata sandi salah."))
+    response = RedirectResponse(_safe_next(next) or landing_for(who), 303)
+    secure = request.url.scheme == "https" or ctx.settings.cookie_secure
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure,
+                        path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, _=Depends(web_session), ctx: Context = Depends(get_ctx)):
+    with ctx.db.transaction() as conn:
+        end_session(conn, request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/bahasa/{lang}")
+def choose_language(lang: str, request: Request, kembali: str | None = None):
+    response = RedirectResponse(_safe_next(kembali) or "/", 303)
+    if lang in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+@router.get("/konsol")
+def console_home(who: Principal = Depends(page_principal)):
+    return RedirectResponse(landing_for(who), 303)
+
+
+@lru_cache(maxsize=1)
+def _boundaries() -> bytes:
+    """Kecamatan and desa outlines as one GeoJSON, with names and codes only."""
+    features = []
+    for level, name in (("kecamatan", "kecamatan.geojson"), ("desa", "desa.geojson")):
+        data = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+        for feature in data["features"]:
+            props = feature.get("properties") or {}
+            features.append({"type": "Feature", "geometry": feature["geometry"],
+                             "properties": {"level": level,
+                                            "code": props.get("code") or props.get("kode"),
+                                            "name": props.get("name") or props.get("nama")}})
+    return json.dumps({"type": "FeatureCollection", "features": features},
+                      separators=(",", ":")).encode()
+
+
+@router.get("/peta/batas.geojson")
+def boundaries() -> Response:
+    # Public reference data (Kemendagri boundaries): no login, cached by the browser for a day.
+    return Response(_boundaries(), media_type="application/geo+json",
+                    headers={"Cache-Control": "public, max-age=86400"})

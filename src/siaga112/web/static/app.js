@@ -1,0 +1,248 @@
+/* Siaga 112 consoles: shortcuts, live updates, countdowns, maps. Written for this project. */
+(function () {
+  "use strict";
+  const body = document.body;
+  const TZ = "Asia/Makassar";
+
+  // ---- clock (WITA) ---------------------------------------------------------------------
+  const clockFmt = new Intl.DateTimeFormat("id-ID", { timeZone: TZ, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  function tickClock() {
+    document.querySelectorAll("[data-clock]").forEach(el => { el.textContent = clockFmt.format(new Date()) + " WITA"; });
+  }
+
+  // ---- toasts ---------------------------------------------------------------------------
+  let toastTimer = null;
+  function toast(message, isError) {
+    const el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = message;
+    el.classList.toggle("error", !!isError);
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { el.hidden = true; }, isError ? 8000 : 4000);
+  }
+  window.siagaToast = toast;
+  document.addEventListener("htmx:responseError", ev => {
+    const xhr = ev.detail.xhr;
+    let text = xhr.responseText || xhr.statusText || "Error";
+    try { const j = JSON.parse(text); text = typeof j.detail === "string" ? j.detail : (j.detail || []).map(d => d.msg).join("; "); } catch (e) { /* plain text */ }
+    if (xhr.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); return; }
+    toast(text, true);
+  });
+  document.addEventListener("htmx:sendError", () => toast("Server tidak menjawab / server not reachable", true));
+  document.body.addEventListener("siaga-toast", ev => toast(ev.detail.value || ev.detail.message || "", false));
+
+  // ---- keyboard shortcuts: <button data-key="Alt+KeyP"> --------------------------------
+  function comboOf(ev) {
+    const parts = [];
+    if (ev.ctrlKey) parts.push("Ctrl");
+    if (ev.altKey) parts.push("Alt");
+    if (ev.shiftKey) parts.push("Shift");
+    parts.push(ev.code);
+    return parts.join("+");
+  }
+  document.addEventListener("keydown", ev => {
+    const combo = comboOf(ev);
+    const target = Array.from(document.querySelectorAll("[data-key]")).find(el =>
+      el.dataset.key.split(" ").includes(combo) && !el.disabled && el.offsetParent !== null);
+    if (!target) return;
+    ev.preventDefault();
+    if (target.matches("input, select, textarea")) { target.focus(); if (target.select) target.select(); }
+    else target.click();
+  });
+
+  // ---- countdowns to deadlines: <span data-due="ISO"> ------------------------------------
+  function tickCountdowns() {
+    const now = Date.now();
+    document.querySelectorAll("[data-due]").forEach(el => {
+      const due = Date.parse(el.dataset.due);
+      if (isNaN(due)) return;
+      let s = Math.round((due - now) / 1000);
+      const overdue = s < 0;
+      s = Math.abs(s);
+      const text = (overdue ? "−" : "") + (s >= 3600 ? Math.floor(s / 3600) + ":" + String(Math.floor(s % 3600 / 60)).padStart(2, "0") : Math.floor(s / 60)) + ":" + String(s % 60).padStart(2, "0");
+      el.textContent = text;
+      el.classList.toggle("overdue", overdue);
+      el.classList.toggle("soon", !overdue && s <= 30);
+    });
+  }
+  setInterval(() => { tickClock(); tickCountdowns(); }, 1000);
+  tickClock(); tickCountdowns();
+  document.addEventListener("htmx:afterSettle", tickCountdowns);
+
+  // ---- sound for priority 1 (WebAudio; browsers allow it after the first key or click) ----
+  let audio = null;
+  function unlockAudio() { if (!audio && window.AudioContext) audio = new AudioContext(); }
+  document.addEventListener("keydown", unlockAudio, { once: true });
+  document.addEventListener("click", unlockAudio, { once: true });
+  function alarm() {
+    body.dataset.alarms = String(Number(body.dataset.alarms || 0) + 1);
+    if (!audio) return;
+    [0, 0.35, 0.7].forEach(offset => {
+      const osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.25;
+      osc.connect(gain).connect(audio.destination);
+      osc.start(audio.currentTime + offset); osc.stop(audio.currentTime + offset + 0.22);
+    });
+  }
+
+  // ---- live updates over Server-Sent Events ----------------------------------------------
+  // A live refresh must not wipe what a dispatcher is typing into an incident panel.
+  window.siagaIdle = function () {
+    const el = document.activeElement;
+    if (el && el.matches("input, textarea, select") && el.closest("[data-incident]")) return false;
+    return !Array.from(document.querySelectorAll("[data-incident] input[type=text], [data-incident] input:not([type]), [data-incident] textarea"))
+      .some(i => i.value.trim() !== "");
+  };
+  let refreshTimer = null;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => { if (window.htmx) htmx.trigger(body, "siaga-refresh"); }, 120);
+  }
+  const EVENTS = ["incident.created", "incident.updated", "incident.status_changed", "assignment.created",
+    "assignment.acknowledged", "assignment.dispatched", "assignment.declined", "assignment.escalated",
+    "assignment.updated", "unit.updated"];
+  function startLive() {
+    if (!body.hasAttribute("data-live") || !window.EventSource) return;
+    const dot = document.querySelector(".live-dot");
+    const source = new EventSource("/api/v1/events");
+    source.onopen = () => { if (dot) dot.classList.add("on"); body.dataset.liveState = "open"; };
+    source.onerror = () => { if (dot) dot.classList.remove("on"); body.dataset.liveState = "retrying"; };
+    EVENTS.forEach(name => source.addEventListener(name, ev => {
+      let data = {};
+      try { data = JSON.parse(ev.data); } catch (e) { /* keep going */ }
+      const agency = body.dataset.beepAgency;
+      if (name === "assignment.created" && agency && data.agency_code === agency && Number(data.priority) === 1) alarm();
+      body.dispatchEvent(new CustomEvent("siaga-event", { detail: { name, data } }));
+      refreshSoon();
+    }));
+  }
+
+  // ---- maps -------------------------------------------------------------------------------
+  const PRIO_COLOURS = { 1: "#c4141f", 2: "#d86400", 3: "#a18500", 4: "#4a6a8a" };
+  let boundaryData = null;
+  function loadBoundaries() {
+    if (!boundaryData) boundaryData = fetch("/peta/batas.geojson").then(r => r.json());
+    return boundaryData;
+  }
+  function popupFor(props) {
+    const box = document.createElement("div");
+    (props.lines || []).forEach((line, i) => {
+      const p = document.createElement(i === 0 ? "strong" : "div");
+      p.textContent = line; box.appendChild(p);
+    });
+    if (props.href) { const a = document.createElement("a"); a.href = props.href; a.textContent = props.link || "›"; box.appendChild(a); }
+    return box;
+  }
+  function setupMap(el) {
+    if (!window.L || el._siagaMap) return;
+    const map = L.map(el, { zoomControl: true, attributionControl: true }).setView([-1.1, 116.7], 9);
+    el._siagaMap = map;
+    window.siagaMaps = window.siagaMaps || [];
+    window.siagaMaps.push(map);
+    if (el.dataset.tileUrl) {
+      // Without a reachable tile server the map keeps its plain background; boundaries and markers still draw.
+      L.tileLayer(el.dataset.tileUrl, { maxZoom: 19, attribution: el.dataset.tileAttribution || "" }).addTo(map);
+    }
+    loadBoundaries().then(geo => {
+      const layer = L.geoJSON(geo, {
+        style: f => f.properties.level === "kecamatan"
+          ? { color: "#1b2733", weight: 2.2, fill: false }
+          : { color: "#5b6775", weight: 0.8, fillColor: "#ffffff", fillOpacity: 0.25 },
+        onEachFeature: (f, l) => { if (f.properties.level === "desa") l.bindTooltip(f.properties.name, { sticky: true }); },
+      }).addTo(map);
+      layer.bringToBack();
+      el.dataset.boundaries = String(geo.features.length);
+      if (!el.dataset.keepView) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+    });
+    let markers = null;
+    function loadMarkers() {
+      if (!el.dataset.markers) return;
+      fetch(el.dataset.markers, { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(geo => {
+        if (!geo) return;
+        if (markers) markers.remove();
+        markers = L.geoJSON(geo, {
+          pointToLayer: (f, latlng) => L.circleMarker(latlng, {
+            radius: f.properties.kind === "unit" ? 6 : 9, weight: 2, color: f.properties.kind === "unit" ? "#0b5cad" : "#fff",
+            fillColor: f.properties.kind === "unit" ? "#7fb2e5" : (PRIO_COLOURS[f.properties.priority] || "#555"), fillOpacity: 0.95,
+          }),
+          onEachFeature: (f, l) => l.bindPopup(() => popupFor(f.properties)),
+        }).addTo(map);
+        el.dataset.markerCount = String(geo.features.length);
+        el.dataset.markerTickets = geo.features.map(f => f.properties.ticket || "").join(" ");
+      });
+    }
+    loadMarkers();
+    if (el.dataset.markers) body.addEventListener("siaga-refresh", loadMarkers);
+    if (el.dataset.pick) {
+      const [latId, lonId] = el.dataset.pick.split(",");
+      let pin = null;
+      map.on("click", ev => {
+        const lat = document.getElementById(latId), lon = document.getElementById(lonId);
+        lat.value = ev.latlng.lat.toFixed(6); lon.value = ev.latlng.lng.toFixed(6);
+        if (pin) pin.setLatLng(ev.latlng); else pin = L.marker(ev.latlng).addTo(map);
+        lat.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+    }
+  }
+  function setupMaps(root) { (root || document).querySelectorAll("[data-map]").forEach(setupMap); }
+
+  // ---- call-taker helpers ------------------------------------------------------------------
+  document.addEventListener("click", ev => {
+    const pick = ev.target.closest("[data-pick-desa]");
+    if (!pick) return;
+    ev.preventDefault();
+    const code = document.getElementById("desa_code"), q = document.getElementById("desa_q");
+    code.value = pick.dataset.pickDesa; q.value = pick.dataset.label;
+    const list = pick.closest("[data-desa-results]"); if (list) list.innerHTML = "";
+    code.dispatchEvent(new Event("change", { bubbles: true }));
+    const next = document.getElementById(pick.dataset.nextFocus || "address");
+    if (next) next.focus();
+  });
+  document.addEventListener("keydown", ev => {
+    if (ev.key === "ArrowDown" && ev.target.id === "desa_q") {
+      const first = document.querySelector("[data-desa-results] [data-pick-desa]");
+      if (first) { ev.preventDefault(); first.focus(); }
+    }
+  });
+  document.addEventListener("change", ev => { if (ev.target.matches("[data-touch]")) ev.target.dataset.touched = "1"; });
+  document.addEventListener("htmx:afterSwap", ev => {
+    const sug = ev.target.querySelector ? ev.target.querySelector("[data-suggest-type]") : null;
+    if (sug) {
+      const type = document.getElementById("type_code"), prio = document.getElementById("priority");
+      if (type && !type.dataset.touched) type.value = sug.dataset.suggestType;
+      if (prio && !prio.dataset.touched && sug.dataset.suggestPriority) prio.value = sug.dataset.suggestPriority;
+    }
+    setupMaps(ev.target);
+    const focus = ev.target.querySelector ? ev.target.querySelector("[data-autofocus]") : null;
+    if (focus) focus.focus();
+  });
+
+  function clearCall(keepResult, newKey) {
+    const form = document.getElementById("call-form");
+    if (!form) return;
+    form.reset();
+    // A hidden input's value is its default, so reset() would keep the picked desa.
+    form.querySelectorAll("input[type=hidden]:not(#form_key)").forEach(el => { el.value = ""; });
+    form.querySelectorAll("[data-touched]").forEach(el => { delete el.dataset.touched; });
+    ["history", "duplicates", "suggestion", "desa-results"].concat(keepResult ? [] : ["result"]).forEach(id => {
+      const el = document.getElementById(id); if (el) el.innerHTML = "";
+    });
+    if (newKey) document.getElementById("form_key").value = newKey;
+    document.getElementById("phone").focus();
+  }
+  body.addEventListener("call-saved", ev => {
+    const d = ev.detail || {};
+    clearCall(true, d.form_key);
+  });
+  document.addEventListener("click", ev => {
+    if (ev.target.closest("[data-new-call]")) {
+      const key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+      clearCall(false, key);
+    }
+  });
+
+  let started = false;
+  function init() { if (started) return; started = true; setupMaps(); startLive(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
+})();
