@@ -1,6 +1,7 @@
 """Console screens around one incident, and the command center's overview."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
@@ -100,7 +101,8 @@ async def act(incident_id: str, action: str, request: Request,
             incidents.reroute(ctx, who, incident_id, body.type_code, body.priority, body.note,
                               conn=conn)
         response = render_detail(request, ctx, who, incident_id, conn=conn)
-    response.headers["HX-Trigger"] = '{"siaga-toast": "OK"}'
+    message = pages_of(request).gettext(request, "Tersimpan")
+    response.headers["HX-Trigger"] = json.dumps({"siaga-toast": message})
     return response
 
 

@@ -33,7 +33,9 @@ def landing_for(who: Principal) -> str:
 
 def _safe_next(value: str | None) -> str | None:
     # Only a path on this site: an open redirect would hand a phishing page our login.
-    if not value or not value.startswith("/") or value.startswith("//") or urlsplit(value).netloc:
+    # Browsers read "/\\host" as "//host", so a backslash anywhere is refused too.
+    if (not value or not value.startswith("/") or value.startswith("//") or "\\" in value
+            or urlsplit(value).netloc):
         return None
     return value
 
@@ -86,6 +88,11 @@ def choose_language(lang: str, request: Request, kembali: str | None = None):
     if lang in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
     return response
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/konsol")

@@ -26,6 +26,20 @@ LANG_COOKIE = "siaga112_lang"
 DOMAINS = ("calls", "dispatch", "incidents", "admin", "public", "units")
 
 
+# Status codes as people read them; English comes from the catalogue like every other string.
+STATUS_LABELS = {
+    "new": "baru", "dispatched": "unit dikirim", "on_scene": "di lokasi", "resolved": "tertangani",
+    "closed": "ditutup", "cancelled": "dibatalkan", "pending": "menunggu",
+    "acknowledged": "diterima", "en_route": "dalam perjalanan", "completed": "selesai",
+    "declined": "ditolak", "lead": "pemimpin", "support": "pendukung",
+    "overdue": "lewat tenggat", "unclassified": "belum terklasifikasi", "out_of_area": "luar wilayah",
+}
+ROLE_LABELS = {
+    "admin": "administrator", "call_taker": "operator 112", "commander": "komandan",
+    "dispatcher": "petugas dinas", "viewer": "pemantau", "integration": "integrasi",
+}
+
+
 def load_translations(lang: str) -> NullTranslations:
     """The catalogue for a language, compiled from its .po file in memory (no .mo in the repo)."""
     po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
@@ -56,6 +70,10 @@ class Pages:
                               extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
             env.install_gettext_translations(self.translations[lang], newstyle=True)
             env.filters["wita"] = self._wita_filter(lang)
+            tr = self.translations[lang]
+            env.filters["label"] = lambda code, tr=tr: tr.gettext(STATUS_LABELS[code]) \
+                if code in STATUS_LABELS else code
+            env.globals["role_labels"] = {k: tr.gettext(v) for k, v in ROLE_LABELS.items()}
             env.globals.update(lang=lang, languages=LANGUAGES, tile_url=tile_url,
                                tile_attribution=tile_attribution)
             self.envs[lang] = env

@@ -144,7 +144,10 @@
       // Without a reachable tile server the map keeps its plain background; boundaries and markers still draw.
       L.tileLayer(el.dataset.tileUrl, { maxZoom: 19, attribution: el.dataset.tileAttribution || "" }).addTo(map);
     }
+    // The panes settle their size after the map is made; keep Leaflet's idea of it current.
+    if (window.ResizeObserver) new ResizeObserver(() => map.invalidateSize()).observe(el);
     loadBoundaries().then(geo => {
+      map.invalidateSize();
       const layer = L.geoJSON(geo, {
         style: f => f.properties.level === "kecamatan"
           ? { color: "#1b2733", weight: 2.2, fill: false }
@@ -169,7 +172,9 @@
           onEachFeature: (f, l) => l.bindPopup(() => popupFor(f.properties)),
         }).addTo(map);
         el.dataset.markerCount = String(geo.features.length);
+        // Tests and screen readers read what the map shows from these attributes.
         el.dataset.markerTickets = geo.features.map(f => f.properties.ticket || "").join(" ");
+        el.dataset.markerStates = geo.features.filter(f => f.properties.ticket).map(f => f.properties.ticket + ":" + f.properties.status).join(" ");
       });
     }
     loadMarkers();

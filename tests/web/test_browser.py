@@ -1,0 +1,116 @@
+"""The consoles in a real headless Chromium, as people use them at 1366x768."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _new_call(ct, *, phone: str, description: str, desa: str) -> str:
+    """Keyboard only, from the number to the ticket read back."""
+    p = ct.page
+    p.keyboard.press("Alt+KeyN")
+    p.keyboard.type(phone)
+    p.keyboard.press("Alt+KeyD")
+    p.keyboard.type(description)
+    p.wait_for_selector("#suggestion [data-suggest-type]")
+    p.keyboard.press("Alt+KeyW")
+    p.keyboard.type(desa)
+    p.wait_for_selector("#desa-results [data-pick-desa]")
+    p.keyboard.press("ArrowDown")
+    p.keyboard.press("Enter")
+    assert p.evaluate("document.activeElement.id") == "address"
+    p.keyboard.type("dekat masjid, RT 04")
+    ct.shot("call-form-filled")
+    p.keyboard.press("Control+Enter")
+    p.wait_for_selector("#ticket")
+    return p.inner_text("#ticket").strip()
+
+
+def test_incident_flows_from_call_taker_to_agency_and_command_live(screen, actors):
+    damkar, dlh, commander = screen("damkar"), screen("dlh"), screen("commander")
+    for s in (damkar, dlh, commander):
+        s.page.wait_for_selector("body[data-live-state=open]")
+    ct = screen("call_taker")
+
+    ticket = _new_call(ct, phone="081234500001", description="rumah terbakar api sudah besar",
+                       desa="petung")
+    shown_at = time.monotonic()
+    ct.shot("ticket")
+
+    # The DAMKAR dispatcher's open page shows it without a reload, within a second.
+    row = damkar.page.wait_for_selector(f"[data-queue-ticket='{ticket}']", timeout=1000)
+    assert time.monotonic() - shown_at < 1.0
+    assert int(damkar.page.evaluate("document.body.dataset.alarms || '0'")) >= 1  # P1 sounds
+    damkar.shot("queue")
+    row.click()
+    damkar.page.wait_for_selector(f"[data-ticket='{ticket}']")
+    damkar.page.keyboard.press("Alt+KeyA")
+    damkar.page.wait_for_selector(f"[data-ticket='{ticket}'] .selected .status-acknowledged")
+    damkar.page.select_option(f"[data-ticket='{ticket}'] select[name=unit_id]", label="DAMKAR-01 · fire_truck")
+    damkar.page.click(f"[data-ticket='{ticket}'] form[hx-post$='/kirim'] button")
+    damkar.page.wait_for_selector(f"[data-ticket='{ticket}'] .selected .status-dispatched")
+    damkar.shot("incident-dispatched")
+
+    # The commander's map and counts follow.
+    commander.page.wait_for_selector(f"#command-map[data-marker-states*='{ticket}:dispatched']")
+    commander.page.wait_for_selector("#agency-load")
+    assert commander.page.inner_text("[data-count=dispatched] b") == "1"
+    commander.shot("map")
+
+    # A DLH dispatcher never sees it, not in the queue and not on the map.
+    dlh.page.wait_for_selector("#queue .empty")
+    dlh.page.wait_for_selector("#agency-map[data-marker-count]")
+    assert ticket not in dlh.page.content()
+    dlh.shot("queue-empty")
+
+    for s in (damkar, dlh, commander, ct):
+        assert not s.errors, f"{s.name}: {s.errors}"
+
+
+def test_a_prank_call_takes_one_key(screen, actors):
+    ct = screen("call_taker")
+    p = ct.page
+    p.keyboard.type("081299990000")
+    p.wait_for_selector("#history h2")
+    p.keyboard.press("Alt+KeyP")
+    p.wait_for_selector("#toast:not([hidden])")
+    assert "Prank" in p.inner_text("#toast")
+    assert p.input_value("#phone") == ""  # ready for the next call
+    assert p.evaluate("document.activeElement.id") == "phone"
+    history = actors["call_taker"].get("/api/v1/callers/081299990000").json()
+    assert history["outcome_counts"] == {"prank": 1}
+    ct.shot("after-prank")
+    assert not ct.errors
+
+
+def test_script_in_a_description_is_shown_as_text(screen, actors, incident_body):
+    payload = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\"> asap"
+    fire = actors["call_taker"].post("/api/v1/incidents", json=incident_body(description=payload)).json()
+    d = screen("damkar")
+    d.page.click(f"[data-queue-ticket='{fire['ticket']}']")
+    d.page.wait_for_selector(".description")
+    assert d.page.inner_text(".description") == payload
+    assert d.page.evaluate("window.pwned === undefined")
+    d.shot("script-payload")
+
+
+def test_map_works_with_no_tile_server(app, screen, actors, incident_body):
+    # A tile URL on a closed loopback port: every tile fails, the map must still draw.
+    for env in app.state.pages.envs.values():
+        env.globals["tile_url"] = "http://127.0.0.1:9/{z}/{x}/{y}.png"
+    fire = actors["call_taker"].post("/api/v1/incidents", json=incident_body()).json()
+    c = screen("commander")
+    c.page.wait_for_selector("#command-map[data-boundaries]")
+    c.page.wait_for_selector(f"#command-map[data-marker-tickets*='{fire['ticket']}']")
+    assert int(c.page.get_attribute("#command-map", "data-boundaries")) > 50
+    c.shot("map-without-tiles")
+
+
+def test_english_console(screen):
+    ct = screen("call_taker")
+    ct.page.click("a[hreflang=en]")
+    ct.page.wait_for_selector("text=New call")
+    ct.shot("english")
