@@ -90,6 +90,10 @@ class Subscription:
         self.queue.put_nowait(None)
 
 
+# How long a PostgreSQL hub lets wake-ups gather before it numbers and reads (push budget: 250 ms).
+COALESCE_SECONDS = 0.01
+
+
 class LiveHub:
     def __init__(self, ctx: Context, *, recent: int = 5000, max_pending: int = 2000):
         self.ctx = ctx
@@ -124,10 +128,13 @@ class LiveHub:
         if self.ctx.db.is_sqlite:
             return True
         with self.ctx.db.transaction() as conn:
-            numbered = sequence_events(conn)
-            if numbered:
-                # Other processes' hubs may have looked before these positions existed.
-                conn.exec_driver_sql(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+            return self._sequence_in(conn)
+
+    def _sequence_in(self, conn) -> bool:
+        numbered = sequence_events(conn)
+        if numbered:
+            # Other processes' hubs may have looked before these positions existed.
+            conn.exec_driver_sql(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
         return numbered is not None
 
     def _latest(self) -> int:
@@ -136,13 +143,23 @@ class LiveHub:
             return latest_event_id(conn)
 
     def _fetch(self, after: int) -> tuple[list[LiveEvent], bool]:
-        sequenced = self._sequence()
-        with self.ctx.db.transaction(write=False) as conn:
+        # Numbering and reading share one transaction (and one thread hop): the read sees the
+        # positions this transaction just gave, and nothing uncommitted of anyone else.
+        if self.ctx.db.is_sqlite:
+            with self.ctx.db.transaction(write=False) as conn:
+                return read_events(conn, after), True
+        with self.ctx.db.transaction() as conn:
+            sequenced = self._sequence_in(conn)
             return read_events(conn, after), sequenced
 
     async def _run(self) -> None:
+        coalesce = 0.0 if self.ctx.db.is_sqlite else COALESCE_SECONDS
         while True:
             await self._wake.wait()
+            if coalesce:
+                # At 100 commits/s every commit wakes every process; waiting a few ms lets one
+                # numbering-and-read transaction serve several commits.
+                await asyncio.sleep(coalesce)
             self._wake.clear()
             try:
                 while True:
