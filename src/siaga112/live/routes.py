@@ -5,10 +5,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from siaga112.auth.service import Principal
-from siaga112.deps import current_principal
+from siaga112.auth.service import Principal, principal_for_token
+from siaga112.auth.sessions import SESSION_COOKIE
+from siaga112.deps import current_principal, lookup_session
+from siaga112.errors import Unauthorized
 from siaga112.errors import InvalidField
 from siaga112.live.hub import LiveHub
 from siaga112.metrics import EVENT_STREAMS
@@ -34,7 +37,22 @@ async def events(request: Request, who: Principal = Depends(current_principal),
     hub: LiveHub = request.app.state.hub
     start = _parse_last_id(last_event_id if last_event_id is not None else after)
     sub, backlog = hub.subscribe(who, start)
-    heartbeat = request.app.state.ctx.settings.sse_heartbeat_seconds
+    ctx = request.app.state.ctx
+    heartbeat = ctx.settings.sse_heartbeat_seconds
+    bearer = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+
+    def still_allowed() -> bool:
+        # A stream outlives the request that opened it: a logout, a disabled account or a
+        # revoked token must end it too, at the next heartbeat.
+        if bearer.lower().startswith("bearer "):
+            try:
+                with ctx.db.transaction(write=False) as conn:
+                    principal_for_token(conn, bearer[7:].strip())
+                return True
+            except Unauthorized:
+                return False
+        return lookup_session(ctx, cookie) is not None
 
     async def stream() -> AsyncIterator[bytes]:
         EVENT_STREAMS.inc()
@@ -48,6 +66,8 @@ async def events(request: Request, who: Principal = Depends(current_principal),
                     try:
                         first = await asyncio.wait_for(queue.get(), timeout=heartbeat)
                     except asyncio.TimeoutError:
+                        if not await run_in_threadpool(still_allowed):
+                            return
                         yield b": heartbeat\n\n"
                         continue
                 else:
