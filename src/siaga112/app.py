@@ -22,6 +22,7 @@ from siaga112.incidents.routes import router as incidents_router
 from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
+from siaga112.places.routes import router as places_router
 from siaga112.reference.routes import router as reference_router
 from siaga112.units.routes import recommendations_router
 from siaga112.units.routes import router as units_router
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                               "SOP routing and dispatch.")
     app.state.ctx = ctx
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
-                   live_router, recommendations_router):
+                   live_router, recommendations_router, places_router):
         app.include_router(router)
 
     @app.exception_handler(DomainError)
