@@ -1,14 +1,14 @@
-"""Travel times to an incident: OSRM's road network when one is configured, else an estimate.
+"""Road travel times to an incident from an OSRM server (when SIAGA112_OSRM_URL names one).
 
-The estimate is the great-circle distance times a road factor (PPU's roads wind around bays,
-rivers and plantations) at an average speed. OSRM's `table` service gives real road durations;
-it is asked only for the units nearest by the estimate (its default table limit is 100
-coordinates), with a short timeout, and after a failure it is left alone for a while so that a
-dead routing server does not add its timeout to every recommendation.
+Without it, or when it fails, the recommendation keeps its estimate: great-circle distance times
+a road factor (PPU's roads wind around bays, rivers and plantations) at an average speed.
+OSRM's `table` service gives real road durations; it is asked only for the units nearest by the
+estimate (its default table limit is 100 coordinates), with a short timeout, and after a failure
+it is left alone for a while so that a dead routing server does not add its timeout to every
+recommendation.
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass
@@ -18,14 +18,6 @@ import httpx
 import structlog
 
 log = structlog.get_logger(__name__)
-
-
-def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Haversine distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from siaga112.auth.permissions import COMMAND_ROLES, readable_units_agency, require_agency_action
 from siaga112.auth.service import Principal
@@ -18,7 +17,7 @@ from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
 from siaga112.events import EventName, event_row, record_event, record_events
-from siaga112.models import agencies, assignments, incidents, unit_positions, units
+from siaga112.models import agencies, assignments, unit_positions, units
 from siaga112.units.routing import osrm_table
 from siaga112.units.schemas import (PositionBatch, PositionBatchResult, PositionRead, Recommendation,
                                     TrailPoint, UnitCreate, UnitRead, UnitUpdate)
