@@ -26,7 +26,9 @@ from siaga112.incidents.routes import router as incidents_router
 from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
+from siaga112.places.routes import router as places_router
 from siaga112.reference.routes import router as reference_router
+from siaga112.units.routes import recommendations_router
 from siaga112.units.routes import router as units_router
 from siaga112.web.deps import LoginRequired
 from siaga112.web.routes import router as web_router
@@ -82,7 +84,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.state.pages = Pages(timezone=ctx.sop.timezone, tile_url=settings.tile_url,
                             tile_attribution=settings.tile_attribution)
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
-                   live_router, web_router, calls_pages, dispatch_pages, incident_pages):
+                   live_router, recommendations_router, places_router, web_router, calls_pages,
+                   dispatch_pages, incident_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -17,6 +17,10 @@ sop_app = typer.Typer(help="The SOP file", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(sop_app, name="sop")
+landmarks_app = typer.Typer(help="Landmarks for the place search", no_args_is_help=True)
+app.add_typer(landmarks_app, name="landmarks")
+units_app = typer.Typer(help="Units and their AVL trail", no_args_is_help=True)
+app.add_typer(units_app, name="units")
 
 
 def _fail(message: str) -> None:
@@ -69,7 +73,19 @@ def seed(demo: bool = typer.Option(False, "--demo", help="also create demo users
     ctx = _prepare(Settings())
     if demo:
         _print_demo_accounts(ctx)
+        _load_demo_landmarks(ctx)
     typer.echo("reference data loaded")
+
+
+def _load_demo_landmarks(ctx) -> None:
+    from siaga112.places.service import DEMO_LANDMARKS, import_landmarks, landmarks_count
+
+    with ctx.db.transaction() as conn:
+        if landmarks_count(conn):
+            return
+        result = import_landmarks(ctx, _CLI_ADMIN, DEMO_LANDMARKS.read_text(encoding="utf-8"), "csv",
+                                  conn=conn)
+    typer.echo(f"{result.created} DEMO landmarks loaded (approximate coordinates, not surveyed)")
 
 
 def _print_demo_accounts(ctx) -> None:
@@ -161,6 +177,52 @@ def simulate(rate: float = typer.Option(5.0, help="incidents+calls per second"),
     typer.echo(report.summary())
     if report.stopped:
         raise typer.Exit(code=1)
+
+
+def _cli_admin():
+    from siaga112.auth.service import Principal
+
+    return Principal(user_id=0, username="cli", role="admin", agency_code=None)
+
+
+_CLI_ADMIN = _cli_admin()
+
+
+@landmarks_app.command("import")
+def landmarks_import(file: Path = typer.Argument(..., help="CSV (name,kind,lat,lon[,aliases,desa_code,source]) "
+                                                 "or GeoJSON FeatureCollection of Points"),
+                     format: Optional[str] = typer.Option(None, help="csv|geojson (default: from the file name)")) -> None:
+    """Add or update landmarks from a file: every row, or none if any line is wrong."""
+    from siaga112.places.service import LandmarkFileError, format_of, import_landmarks
+
+    if not file.exists():
+        _fail(f"{file}: no such file")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        _fail(f"{file}: not UTF-8 text")
+    ctx = _prepare(Settings())
+    try:
+        with ctx.db.transaction() as conn:
+            result = import_landmarks(ctx, _CLI_ADMIN, text, format or format_of(file.name, None), conn=conn)
+    except LandmarkFileError as exc:
+        _fail("\n".join(f"{file}: {p}" for p in exc.problems)
+              + f"\n{len(exc.problems)} problem(s); nothing was imported")
+    typer.echo(f"{file}: {result.created} landmark(s) added, {result.updated} updated")
+
+
+@units_app.command("prune-trail")
+def units_prune_trail(days: float = typer.Option(30.0, help="keep this many days of AVL trail")) -> None:
+    """Delete AVL trail points older than DAYS (each unit keeps its latest position)."""
+    from datetime import timedelta
+
+    from siaga112.db import utcnow
+    from siaga112.units.service import prune_trail
+
+    ctx = _prepare(Settings())
+    with ctx.db.transaction() as conn:
+        removed = prune_trail(conn, utcnow() - timedelta(days=days))
+    typer.echo(f"{removed} trail point(s) older than {days:g} days removed")
 
 
 def main() -> None:

@@ -31,6 +31,17 @@ class Settings(BaseSettings):
     escalation_interval_seconds: float = Field(default=1.0, ge=0)
     # Threads per process that run request handlers (see app.lifespan for why so few).
     worker_threads: int = Field(default=16, ge=1, le=100)
+    # A unit position older than this is shown as stale and not trusted for recommendations.
+    unit_position_stale_seconds: float = Field(default=300.0, gt=0)
+    # Estimated arrival: great-circle distance x road_factor at unit_speed_kmh, unless OSRM answers.
+    road_factor: float = Field(default=1.4, ge=1.0)
+    unit_speed_kmh: float = Field(default=40.0, gt=0)
+    # An OSRM server (http://host:5000) for road travel times; asked for the nearest few units only.
+    osrm_url: str | None = None
+    osrm_timeout_seconds: float = Field(default=1.0, gt=0)
+    osrm_candidates: int = Field(default=25, ge=1, le=100)
+    # After OSRM fails, estimates are used for this long before it is asked again.
+    osrm_retry_seconds: float = Field(default=30.0, ge=0)
 
     # Map tiles for the consoles; the map still draws boundaries and markers when none answer.
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

@@ -49,8 +49,7 @@ def test_incident_flows_from_call_taker_to_agency_and_command_live(screen, actor
     damkar.page.wait_for_selector(f"[data-ticket='{ticket}']")
     damkar.page.keyboard.press("Alt+KeyA")
     damkar.page.wait_for_selector(f"[data-ticket='{ticket}'] .selected .status-acknowledged")
-    damkar.page.select_option(f"[data-ticket='{ticket}'] select[name=unit_id]", label="DAMKAR-01 · fire_truck")
-    damkar.page.click(f"[data-ticket='{ticket}'] form[hx-post$='/kirim'] button")
+    damkar.page.click(f"[data-ticket='{ticket}'] [data-recommended='DAMKAR-01'] button")
     damkar.page.wait_for_selector(f"[data-ticket='{ticket}'] .selected .status-dispatched")
     damkar.shot("incident-dispatched")
 

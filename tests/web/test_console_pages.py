@@ -116,12 +116,30 @@ def test_dispatcher_acknowledges_dispatches_and_reports_progress(browse, actors,
     panel = d.get(f"/konsol/insiden/{fire['id']}")
     assert "Alt+A" in panel.text and "+6281234567890" in panel.text  # the lead sees the caller
     assert d.post(f"/konsol/insiden/{fire['id']}/terima").status_code == 200
-    unit = re.search(r'<option value="([^"]+)">DAMKAR-01', d.get(f"/konsol/insiden/{fire['id']}").text).group(1)
+    panel = d.get(f"/konsol/insiden/{fire['id']}").text
+    assert 'id="recommendations"' in panel
+    unit = re.search(r'data-recommended="DAMKAR-01".*?name="unit_id" value="([^"]+)"', panel, re.S).group(1)
     assert d.post(f"/konsol/insiden/{fire['id']}/kirim", {"unit_id": unit}).status_code == 200
     assert d.post(f"/konsol/insiden/{fire['id']}/progres", {"status": "on_scene"}).status_code == 200
     now = actors["damkar"].get(f"/api/v1/incidents/{fire['id']}").json()
     assert now["status"] == "on_scene"
     assert {a["agency_code"]: a["status"] for a in now["assignments"]}["DAMKAR"] == "on_scene"
+
+
+def test_dispatcher_moves_a_unit_out_of_service_and_back(browse):
+    d = browse("damkar")
+    fleet = d.get("/konsol/dinas/unit").text
+    unit = re.search(r'data-unit="DAMKAR-02".*?hx-post="/konsol/dinas/unit/([^/]+)/status"', fleet, re.S).group(1)
+    out = d.post(f"/konsol/dinas/unit/{unit}/status", {"status": "out_of_service"})
+    assert out.status_code == 200 and "tidak beroperasi" in out.text.split('data-unit="DAMKAR-02"')[1].split("</tr>")[0]
+    assert d.post(f"/konsol/dinas/unit/{unit}/status", {"status": "on_scene"}).status_code == 409
+    assert browse("dlh").post(f"/konsol/dinas/unit/{unit}/status", {"status": "available"}).status_code in (403, 404)
+
+
+def test_place_search_finds_landmarks_and_villages(browse):
+    ct = browse("call_taker")
+    village = ct.get("/konsol/panggilan/wilayah", params={"desa_q": "Kel. Nipah2"}).text
+    assert 'data-label="Nipah-Nipah"' in village
 
 
 def test_support_agency_panel_hides_the_caller(browse, actors, incident_body):

@@ -18,6 +18,7 @@ from siaga112.errors import Forbidden
 from siaga112.incidents import service as incidents
 from siaga112.incidents.schemas import IncidentCreate
 from siaga112.phone import normalise_phone
+from siaga112.places.service import search_places
 from siaga112.web.deps import page_principal
 from siaga112.web.forms import blank_to_none, build
 from siaga112.web.templating import pages_of
@@ -78,9 +79,13 @@ async def suggestion(request: Request, who: Principal = Depends(_call_taker),
 @router.get("/wilayah")
 def wilayah(request: Request, desa_q: str = "", who: Principal = Depends(_call_taker),
             ctx: Context = Depends(get_ctx)):
-    found = ctx.gazetteer.search(desa_q, limit=8) if desa_q.strip() else []
-    names = {p.code: p.name for p in ctx.gazetteer.places("kecamatan")}
-    return pages_of(request).render(request, "calls/_wilayah.html", places=found, kecamatan=names)
+    """The search box over landmarks, desa/kelurahan and kecamatan names."""
+    query = desa_q.strip()[:100]
+    if not query:
+        return HTMLResponse("")
+    with ctx.db.transaction(write=False) as conn:
+        found = search_places(ctx, who, query, conn=conn, limit=8)
+    return pages_of(request).render(request, "calls/_wilayah.html", places=found)
 
 
 @router.get("/duplikat")

@@ -1,6 +1,8 @@
 """The agency dispatcher's console: the live queue and the incident panel."""
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Depends, Request
 
 from siaga112.auth.service import Principal
@@ -9,6 +11,9 @@ from siaga112.db import utcnow
 from siaga112.deps import get_ctx
 from siaga112.dispatch.queue import agency_queue
 from siaga112.errors import Forbidden
+from siaga112.units import service as units
+from siaga112.units.service import UNIT_TRANSITIONS
+from siaga112.web.forms import blank_to_none
 from siaga112.web.deps import page_principal
 from siaga112.web.templating import pages_of
 
@@ -36,3 +41,30 @@ def queue(request: Request, who: Principal = Depends(_agency_member), ctx: Conte
     places = {p.code: p.name for p in ctx.gazetteer.places()}
     return pages_of(request).render(request, "dispatch/_queue.html", items=items, places=places,
                                     sop=ctx.sop, now=utcnow())
+
+
+def _render_units(request: Request, ctx: Context, who: Principal):
+    with ctx.db.transaction(write=False) as conn:
+        fleet = units.list_units(ctx, who, conn=conn, agency_code=who.agency_code)
+    # Dispatching happens from an incident; here only the moves a dispatcher makes by hand.
+    moves = {status: sorted(s for s in nexts if s != "dispatched")
+             for status, nexts in UNIT_TRANSITIONS.items()}
+    return pages_of(request).render(request, "dispatch/_units.html", fleet=fleet, moves=moves,
+                                    who=who)
+
+
+@router.get("/unit")
+def fleet(request: Request, who: Principal = Depends(_agency_member), ctx: Context = Depends(get_ctx)):
+    return _render_units(request, ctx, who)
+
+
+@router.post("/unit/{unit_id}/status")
+async def unit_status(unit_id: str, request: Request, who: Principal = Depends(_agency_member),
+                      ctx: Context = Depends(get_ctx)):
+    f = blank_to_none(await request.form(), "status", "note")
+    with ctx.db.transaction() as conn:
+        units.change_status(ctx, who, unit_id, f["status"] or "", f["note"], conn=conn)
+    response = _render_units(request, ctx, who)
+    response.headers["HX-Trigger"] = json.dumps(
+        {"siaga-toast": pages_of(request).gettext(request, "Tersimpan")})
+    return response

@@ -39,15 +39,15 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
     incident = incidents.get_incident(ctx, who, incident_id, conn=conn, with_timeline=True)
     itype = ctx.sop.incident_types[incident.type_code]
     mine = next((a for a in incident.assignments if a.agency_code == who.agency_code), None)
-    unit_choices = []
+    recommended = []
     if mine is not None and who.role == "dispatcher" and mine.status in ("pending", "acknowledged"):
-        unit_choices = units.list_units(ctx, who, conn=conn, agency_code=who.agency_code,
-                                        status="available")
+        recommended = units.rank_units(ctx, units.recommendation_request(
+            ctx, who, incident_id, who.agency_code, conn=conn, limit=8))
     call_signs = {u.id: u.call_sign for u in units.list_units(ctx, who, conn=conn)}
     places = {p.code: p.name for p in ctx.gazetteer.places()}
     return pages_of(request).render(
         request, "incidents/_detail.html", status_code=status_code, who=who, incident=incident,
-        itype=itype, mine=mine, unit_choices=unit_choices, call_signs=call_signs, places=places,
+        itype=itype, mine=mine, recommended=recommended, call_signs=call_signs, places=places,
         sop=ctx.sop, commander=who.role in COMMAND_ROLES, now=utcnow(),
         steps=steps_for(ctx.sop, itype, incident.priority,
                         None if who.role in COMMAND_ROLES else who.agency_code))

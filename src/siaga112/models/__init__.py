@@ -5,13 +5,14 @@ from siaga112.models.assignment import assignments
 from siaga112.models.call import calls
 from siaga112.models.event_log import event_log
 from siaga112.models.incident import idempotency_keys, incidents, timeline_entries
+from siaga112.models.landmark import landmarks
 from siaga112.models.session import web_sessions
-from siaga112.models.unit import units
+from siaga112.models.unit import unit_positions, units
 from siaga112.models.user import api_tokens, users
 from siaga112.models.wilayah import wilayah
 
 __all__ = [
     "metadata", "agencies", "priorities", "incident_types", "sop_routes", "assignments", "calls",
     "event_log", "incidents", "timeline_entries", "idempotency_keys", "units", "users",
-    "api_tokens", "wilayah", "web_sessions",
+    "api_tokens", "wilayah", "unit_positions", "landmarks", "web_sessions",
 ]

@@ -1,20 +1,26 @@
 """The unit registry: each agency's vehicles and teams, their state and last known position."""
 from __future__ import annotations
 
+import math
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+import numpy as np
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from siaga112.auth.permissions import readable_units_agency
+from siaga112.auth.permissions import COMMAND_ROLES, readable_units_agency, require_agency_action
 from siaga112.auth.service import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.errors import Forbidden, InvalidField, NotFound
-from siaga112.events import EventName, record_event
-from siaga112.models import agencies, units
-from siaga112.units.schemas import PositionRead, UnitRead
+from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
+from siaga112.events import EventName, event_row, record_event, record_events
+from siaga112.models import agencies, assignments, unit_positions, units
+from siaga112.units.routing import osrm_table
+from siaga112.units.schemas import (PositionBatch, PositionBatchResult, PositionRead, Recommendation,
+                                    TrailPoint, UnitCreate, UnitRead, UnitUpdate)
 
 # Demo fleet: what each kind of agency typically fields; real fleets are entered by the admin.
 DEMO_FLEET = {
@@ -27,23 +33,84 @@ DEMO_FLEET = {
 }
 
 
-def unit_event_data(unit: Any) -> dict[str, Any]:
-    return _read(unit).model_dump(mode="json")
+# What each kind of unit can do unless the administrator lists its capabilities.
+KIND_CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "fire_truck": ("fire_suppression", "water_supply", "rescue"),
+    "rescue_team": ("rescue", "extrication", "animal_handling", "tree_clearing"),
+    "rapid_response": ("assessment", "evacuation", "rescue", "logistics"),
+    "rescue_boat": ("water_rescue", "evacuation"),
+    "ambulance": ("medical", "patient_transport"),
+    "patrol_car": ("law_enforcement", "traffic_control"),
+    "field_team": ("assessment",),
+}
+# What an incident type asks of the unit sent; types not named here ask nothing in particular.
+TYPE_NEEDS: dict[str, tuple[str, ...]] = {
+    "FIRE-BLDG": ("fire_suppression",), "FIRE-LAND": ("fire_suppression",),
+    "FLOOD": ("evacuation", "water_rescue"), "LANDSLIDE": ("rescue", "assessment"),
+    "STORM-TREE": ("tree_clearing",), "TRAFFIC-ACC": ("medical", "extrication"),
+    "MED-EMERG": ("medical",), "MATERNAL": ("medical", "patient_transport"),
+    "WATER-RESCUE": ("water_rescue",), "MISSING-PERSON": ("rescue",),
+    "ANIMAL": ("animal_handling",), "CRIME": ("law_enforcement",),
+    "PUBLIC-ORDER": ("law_enforcement",), "TRAFFIC-DISRUPT": ("traffic_control",),
+    "VIOLENCE-WC": ("law_enforcement",),
+}
+# Moves a dispatcher (or the unit's crew through the API) may make. `dispatched` is not here:
+# a unit is sent to an incident only through its assignment, which takes it with a lock.
+UNIT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "available": frozenset({"out_of_service"}),
+    "dispatched": frozenset({"en_route", "on_scene", "returning", "available"}),
+    "en_route": frozenset({"on_scene", "returning", "available"}),
+    "on_scene": frozenset({"transporting", "returning", "available"}),
+    "transporting": frozenset({"returning", "available"}),
+    "returning": frozenset({"available", "out_of_service"}),
+    "out_of_service": frozenset({"available"}),
+}
+# States in which a unit belongs to an incident; leaving them releases it.
+ON_INCIDENT = frozenset({"dispatched", "en_route", "on_scene", "transporting"})
+UNIT_STATUS_LABELS = {"en_route": "dalam perjalanan", "on_scene": "tiba di lokasi",
+                      "transporting": "membawa pasien/korban", "returning": "kembali ke pos",
+                      "available": "siaga kembali", "out_of_service": "tidak beroperasi"}
+
+
+def capabilities_of(unit: Any) -> list[str]:
+    stored = unit.capabilities
+    return list(stored) if stored is not None else list(KIND_CAPABILITIES.get(unit.kind, ()))
+
+
+def _read(unit: Any, stale_after: float, now: datetime | None = None) -> UnitRead:
+    position = None
+    if unit.lat is not None and unit.position_at is not None:
+        age = ((now or utcnow()) - unit.position_at).total_seconds()
+        position = PositionRead(lat=unit.lat, lon=unit.lon, at=unit.position_at,
+                                stale=age > stale_after)
+    return UnitRead(id=unit.id, call_sign=unit.call_sign, agency_code=unit.agency_code,
+                    kind=unit.kind, status=unit.status, incident_id=unit.incident_id,
+                    position=position, capabilities=capabilities_of(unit),
+                    home_station=unit.home_station, home_lat=unit.home_lat, home_lon=unit.home_lon,
+                    updated_at=unit.updated_at)
+
+
+def unit_event_data(ctx: Context, unit: Any) -> dict[str, Any]:
+    return _read(unit, ctx.settings.unit_position_stale_seconds).model_dump(mode="json")
 
 
 def announce_unit(ctx: Context, conn: Connection, unit_id: str) -> None:
     """Record `unit.updated` for the unit as it now stands (its agency and the command centre)."""
     unit = conn.execute(select(units).where(units.c.id == unit_id)).one()
-    record_event(conn, ctx.db, EventName.UNIT_UPDATED, unit_event_data(unit),
+    record_event(conn, ctx.db, EventName.UNIT_UPDATED, unit_event_data(ctx, unit),
                  agencies={unit.agency_code, ctx.sop.command_agency})
 
 
-def _read(unit: Any) -> UnitRead:
-    position = (PositionRead(lat=unit.lat, lon=unit.lon, at=unit.position_at)
-                if unit.lat is not None and unit.position_at is not None else None)
-    return UnitRead(id=unit.id, call_sign=unit.call_sign, agency_code=unit.agency_code,
-                    kind=unit.kind, status=unit.status, incident_id=unit.incident_id,
-                    position=position)
+def _visible_unit(who: Principal, unit_id: str, conn: Connection) -> Any:
+    """The unit row if `who` may see it (own agency, or everything); 404 otherwise."""
+    unit = conn.execute(select(units).where(units.c.id == unit_id)).first()
+    if unit is None:
+        raise NotFound("unit not found")
+    try:
+        readable_units_agency(who, unit.agency_code)
+    except NotFound:
+        raise NotFound("unit not found") from None
+    return unit
 
 
 def list_units(ctx: Context, who: Principal, *, conn: Connection, agency_code: str | None = None,
@@ -54,40 +121,371 @@ def list_units(ctx: Context, who: Principal, *, conn: Connection, agency_code: s
         query = query.where(units.c.agency_code == agency_code)
     if status:
         query = query.where(units.c.status.in_(status.split(",")))
-    return [_read(u) for u in conn.execute(query)]
+    now, stale = utcnow(), ctx.settings.unit_position_stale_seconds
+    return [_read(u, stale, now) for u in conn.execute(query)]
+
+
+def get_unit(ctx: Context, who: Principal, unit_id: str, *, conn: Connection) -> UnitRead:
+    return _read(_visible_unit(who, unit_id, conn), ctx.settings.unit_position_stale_seconds)
+
+
+# ------------------------------------------------------------------ registry (administrators)
+
+def _check_agency(conn: Connection, agency_code: str) -> None:
+    agency = conn.execute(select(agencies.c.role).where(agencies.c.code == agency_code)).first()
+    if agency is None or agency.role == "operator":
+        raise InvalidField("agency_code", f"unknown or unassignable agency {agency_code!r}")
+
+
+def create_unit(ctx: Context, who: Principal, data: UnitCreate, *, conn: Connection) -> UnitRead:
+    """Register a vehicle or team of an agency; it starts available."""
+    if who.role != "admin":
+        raise Forbidden(f"role {who.role} may not register units")
+    _check_agency(conn, data.agency_code)
+    if conn.execute(select(units.c.id).where(units.c.call_sign == data.call_sign)).first():
+        raise InvalidField("call_sign", f"call sign {data.call_sign!r} is taken")
+    unit_id, now = str(uuid.uuid4()), utcnow()
+    conn.execute(insert(units).values(
+        id=unit_id, agency_code=data.agency_code, call_sign=data.call_sign, kind=data.kind,
+        status="available", capabilities=data.capabilities, home_station=data.home_station,
+        home_lat=data.home_lat, home_lon=data.home_lon, updated_at=now))
+    announce_unit(ctx, conn, unit_id)
+    return get_unit(ctx, who, unit_id, conn=conn)
+
+
+def update_unit(ctx: Context, who: Principal, unit_id: str, data: UnitUpdate, *,
+                conn: Connection) -> UnitRead:
+    """Change a unit's call sign, kind, capabilities or home station (not its status)."""
+    if who.role != "admin":
+        raise Forbidden(f"role {who.role} may not edit units")
+    unit = _visible_unit(who, unit_id, conn)
+    values = data.model_dump(exclude_unset=True)
+    if "call_sign" in values and values["call_sign"] is None:
+        raise InvalidField("call_sign", "a unit needs a call sign")
+    if "kind" in values and values["kind"] is None:
+        raise InvalidField("kind", "a unit needs a kind")
+    home = (values.get("home_lat", unit.home_lat), values.get("home_lon", unit.home_lon))
+    if (home[0] is None) != (home[1] is None):
+        raise InvalidField("home_lat", "home_lat and home_lon go together")
+    if values.get("call_sign") and values["call_sign"] != unit.call_sign and conn.execute(
+            select(units.c.id).where(units.c.call_sign == values["call_sign"])).first():
+        raise InvalidField("call_sign", f"call sign {values['call_sign']!r} is taken")
+    if values:
+        conn.execute(update(units).where(units.c.id == unit_id).values(updated_at=utcnow(), **values))
+        announce_unit(ctx, conn, unit_id)
+    return get_unit(ctx, who, unit_id, conn=conn)
+
+
+# ------------------------------------------------------------------ status machine
+
+def change_status(ctx: Context, who: Principal, unit_id: str, new_status: str, note: str | None, *,
+                  conn: Connection) -> UnitRead:
+    """Move a unit along its state machine; illegal moves and lost races answer 409."""
+    unit = _visible_unit(who, unit_id, conn)
+    require_agency_action(who, unit.agency_code, "change a unit's status")
+    if new_status == "dispatched":
+        raise Conflict("a unit is dispatched through an incident's assignment "
+                       "(POST /api/v1/incidents/{id}/assignments/{agency}/dispatch)")
+    if new_status == unit.status:
+        raise Conflict(f"unit {unit.call_sign} is already {new_status}")
+    if new_status not in UNIT_TRANSITIONS[unit.status]:
+        raise Conflict(f"unit {unit.call_sign} is {unit.status}; cannot become {new_status}")
+    if unit.incident_id and new_status in ("en_route", "on_scene") and _assignment_follows(
+            conn, unit, new_status):
+        # Imported here: dispatch already imports this module for announce_unit.
+        from siaga112.dispatch.service import progress
+
+        # The agency's assignment moves with its unit (one click on the dispatcher screen), and
+        # progress moves the unit itself under the assignment's conditional update.
+        progress(ctx, who, unit.incident_id, unit.agency_code, new_status, note, conn=conn)
+        return get_unit(ctx, who, unit_id, conn=conn)
+    now = utcnow()
+    values: dict[str, Any] = {"status": new_status, "updated_at": now}
+    if new_status not in ON_INCIDENT:
+        values["incident_id"] = None
+    same_incident = (units.c.incident_id.is_(None) if unit.incident_id is None
+                     else units.c.incident_id == unit.incident_id)
+    moved = conn.execute(update(units).where(units.c.id == unit_id, units.c.status == unit.status,
+                                             same_incident).values(**values))
+    if moved.rowcount != 1:
+        raise Conflict(f"unit {unit.call_sign} changed meanwhile; reload and try again")
+    if unit.incident_id:
+        from siaga112.incidents.service import append_timeline
+
+        append_timeline(conn, unit.incident_id, f"unit_{new_status}", who=who, at=now,
+                        public=False, agency_code=unit.agency_code,
+                        text=f"{unit.call_sign} {UNIT_STATUS_LABELS[new_status]}"
+                        + (f": {note}" if note else ""),
+                        data={"unit_id": unit_id, "from": unit.status, "to": new_status})
+    announce_unit(ctx, conn, unit_id)
+    return get_unit(ctx, who, unit_id, conn=conn)
+
+
+def _assignment_follows(conn: Connection, unit: Any, new_status: str) -> bool:
+    """Whether the assignment this unit serves is behind and should move with it."""
+    from siaga112.dispatch.service import ASSIGNMENT_TRANSITIONS
+
+    row = conn.execute(select(assignments.c.status).where(
+        assignments.c.incident_id == unit.incident_id, assignments.c.agency_code == unit.agency_code,
+        assignments.c.unit_id == unit.id)).first()
+    return row is not None and new_status in ASSIGNMENT_TRANSITIONS[row.status]
+
+
+# ------------------------------------------------------------------ positions (AVL)
+
+POSITION_ROLES = frozenset({"integration", "admin", "commander", "dispatcher"})
+_TRAIL_INSERT = {
+    name: dialect.insert(unit_positions).on_conflict_do_nothing().returning(unit_positions.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_MOVE_IF_NEWER = (update(units)
+                  .where(units.c.id == bindparam("uid"),
+                         or_(units.c.position_at.is_(None), units.c.position_at <= bindparam("at")))
+                  .values(lat=bindparam("lat"), lon=bindparam("lon"), position_at=bindparam("at"),
+                          updated_at=bindparam("now")))
+
+
+def _may_report(who: Principal, unit: Any) -> bool:
+    """AVL gateways and staff report any unit; a dispatcher only its own agency's."""
+    return who.role != "dispatcher" or unit.agency_code == who.agency_code
+
+
+def _check_time(at: datetime, now: datetime, loc: tuple) -> None:
+    if at > now + timedelta(seconds=60):
+        raise InvalidField(loc, "position time is in the future")
+
+
+def _store_positions(ctx: Context, conn: Connection, fixes: list[tuple[Any, float, float, datetime]],
+                     now: datetime) -> tuple[int, int]:
+    """Append fixes to the trail and move each unit's latest position if newer; (stored, moved)."""
+    stored = len(conn.execute(_TRAIL_INSERT[conn.dialect.name], [
+        {"unit_id": u.id, "at": at, "lat": lat, "lon": lon, "received_at": now}
+        for u, lat, lon, at in fixes]).all())
+    newest: dict[str, tuple[Any, float, float, datetime]] = {}
+    for fix in fixes:
+        if fix[0].id not in newest or fix[3] >= newest[fix[0].id][3]:
+            newest[fix[0].id] = fix
+    moving = [f for f in newest.values() if f[0].position_at is None or f[0].position_at <= f[3]]
+    if not moving:
+        return stored, 0
+    # Conditional: of two racing reports the newer wins, never the one that arrived last.
+    conn.execute(_MOVE_IF_NEWER, [{"uid": u.id, "lat": lat, "lon": lon, "at": at, "now": now}
+                                  for u, lat, lon, at in moving])
+    stale = ctx.settings.unit_position_stale_seconds
+    events = []
+    for u, lat, lon, at in moving:
+        current = {**u._mapping, "lat": lat, "lon": lon, "position_at": at, "updated_at": now}
+        data = _read(_Row(current), stale, now).model_dump(mode="json")
+        events.append(event_row(EventName.UNIT_UPDATED, data,
+                                agencies={u.agency_code, ctx.sop.command_agency}))
+    record_events(conn, ctx.db, events)
+    return stored, len(moving)
+
+
+class _Row:
+    """Attribute access over a mapping, so a row with new values reads like a row."""
+
+    def __init__(self, mapping: Any):
+        self.__dict__.update(mapping)
 
 
 def record_position(ctx: Context, who: Principal, unit_id: str, lat: float, lon: float,
                     at: datetime | None, *, conn: Connection) -> UnitRead:
-    """Latest AVL position of a unit; an older report than the one stored is ignored."""
-    if who.role not in ("integration", "admin", "commander", "dispatcher"):
+    """Latest AVL position of a unit, kept with its trail; an older report leaves the latest."""
+    if who.role not in POSITION_ROLES:
         raise Forbidden(f"role {who.role} may not report unit positions")
     unit = conn.execute(select(units).where(units.c.id == unit_id)).first()
-    if unit is None or (who.role == "dispatcher" and unit.agency_code != who.agency_code):
+    if unit is None or not _may_report(who, unit):
         raise NotFound("unit not found")
     now = utcnow()
     at = at or now
-    if at > now + timedelta(seconds=60):
-        raise InvalidField("at", "position time is in the future")
-    # Conditional: of two racing reports the newer wins, never the one that arrived last.
-    moved = conn.execute(update(units).where(
-        units.c.id == unit_id, or_(units.c.position_at.is_(None), units.c.position_at <= at))
-        .values(lat=lat, lon=lon, position_at=at, updated_at=now))
-    if moved.rowcount == 1:
-        announce_unit(ctx, conn, unit_id)
-        unit = conn.execute(select(units).where(units.c.id == unit_id)).one()
-    return _read(unit)
+    _check_time(at, now, "at")
+    _store_positions(ctx, conn, [(unit, lat, lon, at)], now)
+    return _read(conn.execute(select(units).where(units.c.id == unit_id)).one(),
+                 ctx.settings.unit_position_stale_seconds, now)
+
+
+def record_positions(ctx: Context, who: Principal, batch: PositionBatch, *,
+                     conn: Connection) -> PositionBatchResult:
+    """A gateway's batch of fixes: all stored, or none if any names an unknown unit."""
+    if who.role not in POSITION_ROLES:
+        raise Forbidden(f"role {who.role} may not report unit positions")
+    ids = {p.unit_id for p in batch.positions if p.unit_id}
+    signs = {p.call_sign for p in batch.positions if p.call_sign}
+    found = conn.execute(select(units).where(or_(units.c.id.in_(ids), units.c.call_sign.in_(signs)))).all()
+    by_id = {u.id: u for u in found if _may_report(who, u)}
+    by_sign = {u.call_sign: u for u in by_id.values()}
+    now = utcnow()
+    fixes = []
+    for i, p in enumerate(batch.positions):
+        unit = by_id.get(p.unit_id) if p.unit_id else by_sign.get(p.call_sign)
+        if unit is None:
+            field = "unit_id" if p.unit_id else "call_sign"
+            raise InvalidField(("positions", str(i), field),
+                               f"no unit {p.unit_id or p.call_sign!r} you may report")
+        at = p.at or now
+        _check_time(at, now, ("positions", str(i), "at"))
+        fixes.append((unit, p.lat, p.lon, at))
+    stored, moved = _store_positions(ctx, conn, fixes, now)
+    return PositionBatchResult(received=len(fixes), stored=stored, updated=moved)
+
+
+def trail(ctx: Context, who: Principal, unit_id: str, *, conn: Connection,
+          since: datetime | None = None, until: datetime | None = None,
+          limit: int = 500) -> list[TrailPoint]:
+    """The unit's reported positions in time order (the newest `limit` of the period)."""
+    _visible_unit(who, unit_id, conn)
+    query = select(unit_positions.c.lat, unit_positions.c.lon, unit_positions.c.at).where(
+        unit_positions.c.unit_id == unit_id)
+    if since is not None:
+        query = query.where(unit_positions.c.at >= since)
+    if until is not None:
+        query = query.where(unit_positions.c.at <= until)
+    rows = conn.execute(query.order_by(unit_positions.c.at.desc()).limit(limit)).all()
+    return [TrailPoint(lat=r.lat, lon=r.lon, at=r.at) for r in reversed(rows)]
+
+
+def prune_trail(conn: Connection, older_than: datetime) -> int:
+    """Delete trail points older than `older_than` (the latest position stays on the unit)."""
+    return conn.execute(unit_positions.delete().where(unit_positions.c.at < older_than)).rowcount
+
+
+# ------------------------------------------------------------------ recommendation
+
+@dataclass
+class RecommendationRequest:
+    """What ranking needs, read inside the transaction; ranking itself may wait on OSRM.
+
+    Columns rather than objects: an agency may field thousands of units (the benchmark has
+    2,000), and ranking them is a few array operations.
+    """
+
+    incident_point: tuple[float, float] | None
+    needs: tuple[str, ...]
+    unit_ids: list[str]
+    call_signs: list[str]
+    kinds: list[str]
+    capabilities: list[tuple[str, ...]]
+    lat: np.ndarray  # NaN where nothing says where the unit is
+    lon: np.ndarray
+    position_source: list[str | None]
+    limit: int
+
+
+def recommendation_request(ctx: Context, who: Principal, incident_id: str, agency_code: str, *,
+                           conn: Connection, limit: int = 50) -> RecommendationRequest:
+    """The agency's available units and where each is, for one assignment of a visible incident."""
+    from siaga112.incidents.service import load_visible
+
+    incident = load_visible(ctx, who, incident_id, conn=conn)
+    if conn.execute(select(assignments.c.id).where(assignments.c.incident_id == incident_id,
+                                                   assignments.c.agency_code == agency_code)).first() is None:
+        raise NotFound(f"incident has no assignment for {agency_code}")
+    if who.role not in COMMAND_ROLES and who.role != "viewer":
+        require_agency_action(who, agency_code, "see unit recommendations")
+    fresh_after = utcnow() - timedelta(seconds=ctx.settings.unit_position_stale_seconds)
+    rows = conn.execute(
+        select(units.c.id, units.c.call_sign, units.c.kind, units.c.capabilities, units.c.lat,
+               units.c.lon, units.c.home_lat, units.c.home_lon,
+               # Compared in SQL: converting 2,000 timestamps in Python costs more than the rest.
+               (units.c.position_at >= fresh_after).label("fresh"))
+        .where(units.c.agency_code == agency_code, units.c.status == "available")
+        .order_by(units.c.call_sign)).all()
+    lat, lon = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    sources: list[str | None] = []
+    for i, u in enumerate(rows):
+        if u.lat is not None and u.fresh:
+            lat[i], lon[i], source = u.lat, u.lon, "avl"
+        elif u.home_lat is not None:
+            lat[i], lon[i], source = u.home_lat, u.home_lon, "home_station"
+        elif u.lat is not None:
+            lat[i], lon[i], source = u.lat, u.lon, "stale_avl"
+        else:
+            source = None
+        sources.append(source)
+    point = None if incident.lat is None else (incident.lat, incident.lon)
+    return RecommendationRequest(
+        point, TYPE_NEEDS.get(incident.type_code, ()), [u.id for u in rows],
+        [u.call_sign for u in rows], [u.kind for u in rows],
+        [tuple(u.capabilities) if u.capabilities is not None else KIND_CAPABILITIES.get(u.kind, ())
+         for u in rows], lat, lon, sources, limit)
+
+
+def _great_circle_many(lat: np.ndarray, lon: np.ndarray, to: tuple[float, float]) -> np.ndarray:
+    p1, p2 = np.radians(lat), math.radians(to[0])
+    dl = np.radians(to[1] - lon)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * math.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * np.arcsin(np.sqrt(a))
+
+
+def rank_units(ctx: Context, request: RecommendationRequest) -> list[Recommendation]:
+    """Best first: units that can do all the type needs, then the sooner arrival."""
+    settings = ctx.settings
+    n = len(request.unit_ids)
+    needs = request.needs
+    missing_of = {caps: [x for x in needs if x not in caps] for caps in set(request.capabilities)}
+    missing = [missing_of[c] for c in request.capabilities]
+    match = np.array([1.0 if not needs else 1 - len(m) / len(needs) for m in missing])
+    if request.incident_point is None:
+        distance = np.full(n, np.nan)
+    else:
+        distance = _great_circle_many(request.lat, request.lon, request.incident_point)
+    road = distance * settings.road_factor
+    eta = road / (settings.unit_speed_kmh / 3.6)
+    from_osrm = np.zeros(n, dtype=bool)
+
+    def order() -> np.ndarray:
+        # np.lexsort: last key first; stable, so equal units keep call-sign order.
+        return np.lexsort((np.nan_to_num(eta, nan=np.inf), np.isnan(eta), -match))
+
+    ranked = order()
+    if settings.osrm_url and request.incident_point is not None:
+        asked = [i for i in ranked if not np.isnan(eta[i])][:settings.osrm_candidates]
+        table = osrm_table(settings.osrm_url, settings.osrm_timeout_seconds, settings.osrm_retry_seconds)
+        times = table.durations_to(request.incident_point,
+                                   [(float(request.lat[i]), float(request.lon[i])) for i in asked])
+        for i, t in zip(asked, times or []):
+            if t is not None:
+                eta[i], from_osrm[i] = t.seconds, True
+                if t.metres is not None:
+                    road[i] = t.metres
+        ranked = order()
+
+    def whole(x: float) -> int | None:
+        return None if math.isnan(x) else round(x)
+
+    return [Recommendation(
+        unit_id=request.unit_ids[i], call_sign=request.call_signs[i], kind=request.kinds[i],
+        eta_seconds=whole(eta[i]), distance_m=whole(distance[i]), road_distance_m=whole(road[i]),
+        capability_match=round(float(match[i]), 2), missing_capabilities=missing[i],
+        eta_source=None if math.isnan(eta[i]) else "osrm" if from_osrm[i] else "estimate",
+        position_source=request.position_source[i]) for i in ranked[:request.limit]]
+
+
+# Demo home stations: the centroid of the desa/kelurahan at each kecamatan seat (no surveyed
+# station coordinates exist here; see data/ppu/SOURCES.md). The first unit of a fleet waits in
+# Penajam, the regency seat, the next in Sepaku, Babulu Darat and Waru.
+DEMO_STATION_DESA = ("64.09.01.1011", "64.09.04.1005", "64.09.03.2001", "64.09.02.1003")
 
 
 def seed_demo_units(conn: Connection) -> int:
     """Give every assignable agency a few units so dispatching names a real one (first start)."""
     if conn.execute(select(func.count()).select_from(units)).scalar_one():
         return 0
+    from siaga112.models import wilayah
+
+    centres = {w.code: w for w in conn.execute(select(wilayah).where(
+        wilayah.c.code.in_(DEMO_STATION_DESA)))}
     now = utcnow()
     rows = []
     for a in conn.execute(select(agencies).where(agencies.c.role.is_(None) | (agencies.c.role != "operator"))):
         fleet = DEMO_FLEET.get(a.code, [(f"{a.code}-01", "field_team"), (f"{a.code}-02", "field_team")])
-        rows += [{"id": str(uuid.uuid4()), "agency_code": a.code, "call_sign": cs, "kind": kind,
-                  "status": "available", "updated_at": now} for cs, kind in fleet]
+        for i, (cs, kind) in enumerate(fleet):
+            centre = centres.get(DEMO_STATION_DESA[i % len(DEMO_STATION_DESA)])
+            rows.append({"id": str(uuid.uuid4()), "agency_code": a.code, "call_sign": cs, "kind": kind,
+                         "status": "available", "updated_at": now,
+                         "home_station": f"Demo: {centre.name} (titik tengah desa, perkiraan)" if centre else None,
+                         "home_lat": centre.lat if centre else None,
+                         "home_lon": centre.lon if centre else None})
     conn.execute(insert(units), rows)
     return len(rows)

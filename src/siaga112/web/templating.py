@@ -33,6 +33,15 @@ STATUS_LABELS = {
     "acknowledged": "diterima", "en_route": "dalam perjalanan", "completed": "selesai",
     "declined": "ditolak", "lead": "pemimpin", "support": "pendukung",
     "overdue": "lewat tenggat", "unclassified": "belum terklasifikasi", "out_of_area": "luar wilayah",
+    # units
+    "available": "tersedia", "transporting": "membawa korban", "returning": "kembali ke pos",
+    "out_of_service": "tidak beroperasi",
+    # places
+    "desa": "desa", "kelurahan": "kelurahan", "kecamatan": "kecamatan", "mosque": "masjid",
+    "church": "gereja", "temple": "pura/vihara", "school": "sekolah", "market": "pasar",
+    "km_marker": "patok km", "port": "pelabuhan", "hospital": "rumah sakit",
+    "health_centre": "puskesmas", "police": "kantor polisi", "fire_station": "pos damkar",
+    "office": "kantor", "bridge": "jembatan", "other": "lainnya",
 }
 ROLE_LABELS = {
     "admin": "administrator", "call_taker": "operator 112", "commander": "komandan",

@@ -199,6 +199,13 @@
     ev.preventDefault();
     const code = document.getElementById("desa_code"), q = document.getElementById("desa_q");
     code.value = pick.dataset.pickDesa; q.value = pick.dataset.label;
+    if (pick.dataset.lat) {
+      // A landmark: its point is the location, its name starts the address.
+      document.getElementById("lat").value = pick.dataset.lat;
+      document.getElementById("lon").value = pick.dataset.lon;
+      const address = document.getElementById("address");
+      if (!address.value) address.value = pick.dataset.address;
+    }
     const list = pick.closest("[data-desa-results]"); if (list) list.innerHTML = "";
     code.dispatchEvent(new Event("change", { bubbles: true }));
     const next = document.getElementById(pick.dataset.nextFocus || "address");

@@ -1,0 +1,167 @@
+"""The call-taker's one search box: landmarks, desa/kelurahan and kecamatan by name.
+
+Callers say "Masjid Agung", "km 12", "Kel. Nipah2" or misspell "Sepaqu"; all of it goes through
+one normalisation (accents, reduplication, abbreviations, leading zeros, the Desa/Kel./Kec.
+prefixes, which only hint at the level) and rapidfuzz's WRatio, which copes with typos and with
+a query that is part of a longer name. Numbers must match exactly: km 12 is not km 13.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+import weakref
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import Connection, func, select
+
+from siaga112.geo.gazetteer import Gazetteer
+from siaga112.models import landmarks
+from siaga112.places.schemas import PlaceHit
+
+_LEVEL_PREFIXES = {"desa": "desa", "ds": "desa", "kel": "desa", "kelurahan": "desa", "lurah": "desa",
+                   "kec": "kecamatan", "kecamatan": "kecamatan", "kc": "kecamatan"}
+_DROPPED = frozenset({"kab", "kabupaten", "ppu"})
+_ABBREVIATIONS = {
+    "sei": "sungai", "sg": "sungai", "gn": "gunung", "gng": "gunung", "kp": "kampung",
+    "tj": "tanjung", "tg": "tanjung", "bkt": "bukit", "jl": "jalan", "jln": "jalan",
+    "psr": "pasar", "msj": "masjid", "mesjid": "masjid", "mesdjid": "masjid", "pel": "pelabuhan",
+    "pelab": "pelabuhan", "rs": "rumah sakit", "rsud": "rumah sakit umum daerah",
+    "pkm": "puskesmas", "kilometer": "km",
+}
+_REDUPLICATION = re.compile(r"\b([a-z]{3,})2\b")
+_LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+_TOKEN = re.compile(r"[a-z0-9]+")
+# Below this WRatio a name is not offered at all.
+_CUTOFF = 68
+
+
+def _tokens(text: str) -> list[str]:
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
+    text = _LETTER_DIGIT.sub(" ", _REDUPLICATION.sub(r"\1 \1", text))
+    out = []
+    for token in _TOKEN.findall(text):
+        if token.isdigit():
+            token = str(int(token))  # SDN 001 and SDN 1 are the same school
+        out.extend(_ABBREVIATIONS.get(token, token).split())
+    return out
+
+
+def query_parts(text: str) -> tuple[str, str | None, frozenset[str]]:
+    """(normalised query, level hinted by a prefix or None, numbers in it)."""
+    hint = None
+    words = []
+    for token in _tokens(text):
+        if token in _LEVEL_PREFIXES:
+            hint = _LEVEL_PREFIXES[token]
+        elif token not in _DROPPED:
+            words.append(token)
+    return " ".join(words), hint, frozenset(w for w in words if w.isdigit())
+
+
+def name_key(name: str) -> str:
+    return query_parts(name)[0]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    hit: PlaceHit
+    level: str  # desa | kecamatan | landmark
+    numbers: frozenset[str]
+
+
+class PlaceIndex:
+    """An immutable in-memory index; rebuilt (not edited) when the landmarks change."""
+
+    def __init__(self, gazetteer: Gazetteer, landmark_rows: Iterable[Any]):
+        self._entries: list[_Entry] = []
+        self._keys: list[str] = []
+        self._key_entry: list[int] = []
+        for place in gazetteer.places():
+            kecamatan = gazetteer.place(place.kecamatan_code)
+            if place.level == "desa":
+                kind = "kelurahan" if place.code.split(".")[-1].startswith("1") else "desa"
+                desa_code, desa_name = place.code, place.name
+            else:
+                kind, desa_code, desa_name = "kecamatan", None, None
+            hit = PlaceHit(kind=kind, name=place.name, id=place.code, desa_code=desa_code,
+                           desa_name=desa_name, kecamatan_code=place.kecamatan_code,
+                           kecamatan_name=kecamatan.name if kecamatan else None,
+                           lat=place.lat, lon=place.lon, score=0)
+            self._add(hit, "desa" if place.level == "desa" else "kecamatan", [place.name])
+        for row in landmark_rows:
+            desa = gazetteer.place(row.desa_code) if row.desa_code else None
+            kecamatan = gazetteer.place(row.kecamatan_code) if row.kecamatan_code else None
+            hit = PlaceHit(kind=row.kind, name=row.name, id=str(row.id), desa_code=row.desa_code,
+                           desa_name=desa.name if desa else None, kecamatan_code=row.kecamatan_code,
+                           kecamatan_name=kecamatan.name if kecamatan else None,
+                           lat=row.lat, lon=row.lon, score=0)
+            aliases = [a for a in (row.aliases or "").split(";") if a.strip()]
+            self._add(hit, "landmark", [row.name, *aliases])
+
+    def _add(self, hit: PlaceHit, level: str, names: list[str]) -> None:
+        keys = [k for k in dict.fromkeys(name_key(n) for n in names) if k]
+        numbers = frozenset(t for k in keys for t in k.split() if t.isdigit())
+        self._entries.append(_Entry(hit, level, numbers))
+        for key in keys:
+            self._keys.append(key)
+            self._key_entry.append(len(self._entries) - 1)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def search(self, text: str, limit: int = 10) -> list[PlaceHit]:
+        """Best first; the level a prefix names (Desa, Kel., Kec.) ranks above the others."""
+        query, hint, numbers = query_parts(text)
+        if len(query) < 2 or limit <= 0:
+            return []
+        best: dict[int, float] = {}
+        matches = process.extract(query, self._keys, scorer=fuzz.WRatio, score_cutoff=_CUTOFF,
+                                  limit=None)
+        for key, score, k in matches:
+            entry = self._key_entry[k]
+            if key == query:
+                score = 100.0
+            elif key.startswith(query):
+                score = max(score, 95.0)  # half-typed
+            if score > best.get(entry, -1):
+                best[entry] = score
+        ranked = []
+        for entry_index, score in best.items():
+            entry = self._entries[entry_index]
+            if not numbers <= entry.numbers:
+                continue
+            if hint is not None:
+                score += 5 if entry.level == hint else -10
+            ranked.append((-min(score, 100.0), entry.level != "desa", entry.hit.name, entry_index))
+        ranked.sort()
+        return [self._entries[i].hit.model_copy(update={"score": round(-s, 1)})
+                for s, _, _, i in ranked[:limit]]
+
+
+class PlaceIndexCache:
+    """One index per database per process, rebuilt when the landmarks table has changed.
+
+    The check is one aggregate query; it sees changes made by other server processes too.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_db: "weakref.WeakKeyDictionary[Any, tuple[tuple, PlaceIndex]]" = weakref.WeakKeyDictionary()
+
+    def get(self, db: Any, gazetteer: Gazetteer, conn: Connection) -> PlaceIndex:
+        signature = tuple(conn.execute(select(func.count(), func.max(landmarks.c.id),
+                                              func.max(landmarks.c.updated_at))).one())
+        with self._lock:
+            cached = self._by_db.get(db)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        index = PlaceIndex(gazetteer, conn.execute(select(landmarks)).all())
+        with self._lock:
+            self._by_db[db] = (signature, index)
+        return index
+
+
+place_indexes = PlaceIndexCache()
