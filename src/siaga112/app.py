@@ -24,6 +24,14 @@ from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.reference.routes import router as reference_router
 from siaga112.units.routes import router as units_router
+from siaga112.blocks.routes import router as blocks_router
+from siaga112.handover.routes import router as handover_router
+from siaga112.inbound.routes import router as inbound_router
+from siaga112.interop.webhooks import router as webhooks_router
+from siaga112.notify.worker import NotificationWorker
+from siaga112.open311.routes import router as open311_router
+from siaga112.public.routes import router as public_router
+from siaga112.telephony.routes import router as telephony_router
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
@@ -48,6 +56,10 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                   if settings.escalation_interval_seconds > 0 else None)
         if worker:
             worker.start()
+        notifier = (NotificationWorker(ctx, settings.notify_interval_seconds)
+                    if settings.notify_interval_seconds > 0 else None)
+        if notifier:
+            notifier.start()
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
@@ -57,6 +69,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         finally:
             if worker:
                 worker.stop()
+            if notifier:
+                notifier.stop()
             if listener:
                 listener.stop()
             await hub.stop()
@@ -73,7 +87,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                               "SOP routing and dispatch.")
     app.state.ctx = ctx
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
-                   live_router):
+                   live_router, public_router, inbound_router, webhooks_router, telephony_router,
+                   blocks_router, handover_router, open311_router):
         app.include_router(router)
 
     @app.exception_handler(DomainError)
