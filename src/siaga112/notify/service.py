@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from siaga112.config import Settings
 from siaga112.context import Context
 from siaga112.db import utcnow
+from siaga112.events import NOTIFY_CHANNEL, SEQUENCER_LOCK, sequence_events
 from siaga112.interop.sms import SendResult, SmsGateway
 from siaga112.interop.whatsapp import WhatsAppCloud
 from siaga112.models import (citizen_reports, event_log, incidents, notification_cursor,
@@ -171,6 +172,15 @@ def _plan_report(ctx: Context, conn: Connection, report_id: str, now: datetime) 
 def plan(ctx: Context, *, limit: int = 500) -> int:
     """Turn new events into outbox rows; returns how many messages were queued."""
     now = utcnow()
+    if not ctx.db.is_sqlite:
+        # Events are read by stream position, which PostgreSQL assigns after commit; number what
+        # has committed rather than wait for a live hub to do it.
+        with ctx.db.transaction() as conn:
+            # Wait for a hub that is numbering right now (the lock is re-entrant for us below),
+            # so what it numbers is committed before we read.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})")
+            if sequence_events(conn):
+                conn.exec_driver_sql(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
     with ctx.db.transaction() as conn:
         query = select(notification_cursor.c.position).where(notification_cursor.c.name == "notify")
         if conn.dialect.name == "postgresql":
