@@ -2,6 +2,8 @@
 priority-4 incidents tracked like any other."""
 from __future__ import annotations
 
+from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
+
 API = "/api/v1"
 
 

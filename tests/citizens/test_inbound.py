@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from siaga112.models import citizen_reports, event_log, inbound_messages, webhook_nonces
 
 from citizens_helpers import SECRETS, WA_APP_SECRET, sms
+from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
 
 API = "/api/v1"
 

@@ -14,6 +14,7 @@ from siaga112.models import notification_outbox
 from siaga112.notify.service import build_adapters, plan, send_due
 
 from citizens_helpers import sms
+from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
 
 API = "/api/v1"
 

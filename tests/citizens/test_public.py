@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
 
 API = "/api/v1"
 

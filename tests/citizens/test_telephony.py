@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from siaga112.blocks.service import sweep
 from siaga112.models import aml_locations, event_log
+from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
 
 API = "/api/v1"
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
