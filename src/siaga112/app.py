@@ -33,6 +33,14 @@ from siaga112.units.routes import router as units_router
 from siaga112.web.deps import LoginRequired
 from siaga112.web.routes import router as web_router
 from siaga112.web.templating import STATIC_DIR, Pages
+from siaga112.blocks.routes import router as blocks_router
+from siaga112.handover.routes import router as handover_router
+from siaga112.inbound.routes import router as inbound_router
+from siaga112.interop.webhooks import router as webhooks_router
+from siaga112.notify.worker import NotificationWorker
+from siaga112.open311.routes import router as open311_router
+from siaga112.public.routes import router as public_router
+from siaga112.telephony.routes import router as telephony_router
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
@@ -57,6 +65,10 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                   if settings.escalation_interval_seconds > 0 else None)
         if worker:
             worker.start()
+        notifier = (NotificationWorker(ctx, settings.notify_interval_seconds)
+                    if settings.notify_interval_seconds > 0 else None)
+        if notifier:
+            notifier.start()
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
@@ -66,6 +78,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         finally:
             if worker:
                 worker.stop()
+            if notifier:
+                notifier.stop()
             if listener:
                 listener.stop()
             await hub.stop()
@@ -84,8 +98,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.state.pages = Pages(timezone=ctx.sop.timezone, tile_url=settings.tile_url,
                             tile_attribution=settings.tile_attribution)
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
-                   live_router, recommendations_router, places_router, web_router, calls_pages,
-                   dispatch_pages, incident_pages):
+                   live_router, recommendations_router, places_router, public_router, inbound_router,
+                   webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
+                   web_router, calls_pages, dispatch_pages, incident_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

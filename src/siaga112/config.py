@@ -50,6 +50,40 @@ class Settings(BaseSettings):
     # always when this is true (set it behind a TLS-terminating proxy).
     cookie_secure: bool = False
 
+    # Citizens and partner systems (see docs/citizens.md).
+    # Where citizens open their ticket page; goes into SMS and WhatsApp messages.
+    public_base_url: str = "http://127.0.0.1:8112"
+    # HMAC secrets per inbound integration (sms, whatsapp, telephony, aml), JSON in the
+    # environment; several secrets separated by spaces during a rotation. No secret: refused.
+    webhook_secrets: dict[str, str] = Field(default_factory=dict)
+    webhook_window_seconds: int = Field(default=300, ge=10)
+    # WhatsApp Business Cloud API: webhook handshake token, app secret (X-Hub-Signature-256),
+    # and the sending side.
+    whatsapp_verify_token: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_access_token: str | None = None
+    whatsapp_template: str = "siaga112_status"
+    # HTTP SMS gateway (POST JSON {to, text, reference}); unset: no SMS is sent.
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
+    # The notification worker: how often it looks; 0 turns it off. Attempts before giving up.
+    notify_interval_seconds: float = Field(default=1.0, ge=0)
+    notify_max_attempts: int = Field(default=8, ge=1)
+    notify_backoff_seconds: float = Field(default=5.0, gt=0)
+    # Callers whose 112 call became an incident get its progress by SMS.
+    notify_callers: bool = True
+    # Messages from one number this close together add to its waiting report.
+    report_merge_minutes: int = Field(default=30, ge=0)
+    # Prank and silent calls: this many within the window proposes a block of block_hours.
+    prank_threshold: int = Field(default=3, ge=1)
+    prank_window_hours: int = Field(default=168, ge=1)
+    block_hours: int = Field(default=24, ge=1)
+    # Public pages and API: requests per minute per client, and unknown tickets per 10 minutes.
+    public_rate_per_minute: int = Field(default=30, ge=1)
+    public_misses_per_10_minutes: int = Field(default=10, ge=1)
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -35,6 +35,17 @@ class EventName(StrEnum):
     ASSIGNMENT_ESCALATED = "assignment.escalated"
     ASSIGNMENT_UPDATED = "assignment.updated"
     UNIT_UPDATED = "unit.updated"
+    # Citizens and partner systems: staff-wide (no agency audience), never the caller's data.
+    REPORT_CREATED = "report.created"
+    REPORT_UPDATED = "report.updated"
+    REPORT_VERIFIED = "report.verified"
+    REPORT_CLOSED = "report.closed"
+    CALL_RINGING = "call.ringing"
+    CALL_ANSWERED = "call.answered"
+    CALL_ENDED = "call.ended"
+    CALL_LOCATION = "call.location"
+    NUMBER_BLOCK_PROPOSED = "number_block.proposed"
+    NUMBER_BLOCK_CHANGED = "number_block.changed"
 
 
 _INSERT_EVENT = FastInsert(event_log)

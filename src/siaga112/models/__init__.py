@@ -3,6 +3,11 @@ from siaga112.db import metadata
 from siaga112.models.agency import agencies, incident_types, priorities, sop_routes
 from siaga112.models.assignment import assignments
 from siaga112.models.call import calls
+from siaga112.models.citizen import (aml_locations, call_sessions, citizen_reports, handovers,
+                                     inbound_messages, notification_cursor, notification_optouts,
+                                     notification_outbox, notification_subscriptions,
+                                     number_block_audit, number_blocks, open311_requests,
+                                     webhook_nonces)
 from siaga112.models.event_log import event_log
 from siaga112.models.incident import idempotency_keys, incidents, timeline_entries
 from siaga112.models.landmark import landmarks
@@ -15,4 +20,8 @@ __all__ = [
     "metadata", "agencies", "priorities", "incident_types", "sop_routes", "assignments", "calls",
     "event_log", "incidents", "timeline_entries", "idempotency_keys", "units", "users",
     "api_tokens", "wilayah", "unit_positions", "landmarks", "web_sessions",
+    "citizen_reports", "inbound_messages", "webhook_nonces", "call_sessions", "aml_locations",
+    "number_blocks", "number_block_audit", "handovers", "open311_requests",
+    "notification_subscriptions", "notification_outbox", "notification_optouts",
+    "notification_cursor",
 ]

@@ -1,0 +1,152 @@
+"""Open311 GeoReport v2 for non-emergency complaints (roads, water, waste).
+
+A service request becomes an incident of the mapped type at priority 4, routed under the SOP
+and tracked like any other; its `service_request_id` is the incident's ticket, so the reporter
+can also follow it at /lacak/{ticket}. Requests are read back without personal data: no
+description, address, name, phone or e-mail.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from siaga112.auth.permissions import CREATE_ROLES
+from siaga112.auth.service import Principal
+from siaga112.context import Context
+from siaga112.db import utcnow
+from siaga112.incidents.schemas import CallerIn, IncidentCreate, LocationIn
+from siaga112.incidents.service import create_incident
+from siaga112.models import agencies, incidents, open311_requests, timeline_entries
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    name: str
+    description: str
+    type_code: str
+    group: str
+    keywords: str
+
+
+SERVICES = (
+    Service("jalan-rusak", "Jalan / jembatan rusak", "Jalan berlubang, amblas, jembatan rusak atau putus, drainase",
+            "ROAD-DAMAGE", "Jalan", "jalan, lubang, jembatan, drainase"),
+    Service("air-bersih", "Gangguan air bersih", "Air PDAM mati atau keruh, pipa bocor atau pecah",
+            "WATER-OUTAGE", "Air", "air, pdam, pipa, bocor"),
+    Service("sampah", "Sampah dan pencemaran", "Sampah menumpuk, limbah, bau menyengat, sungai tercemar",
+            "POLLUTION", "Lingkungan", "sampah, limbah, pencemaran"),
+)
+PRIORITY = 4
+
+
+class Open311Error(Exception):
+    def __init__(self, status: int, description: str):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def services(ctx: Context) -> list[Service]:
+    """The services whose incident type the SOP knows."""
+    return [s for s in SERVICES if s.type_code in ctx.sop.incident_types]
+
+
+def service_by_code(ctx: Context, code: str | None) -> Service:
+    for s in services(ctx):
+        if s.code == code:
+            return s
+    raise Open311Error(404 if code else 400, f"service_code {code!r} not found" if code
+                       else "service_code is required")
+
+
+def _float(fields: dict[str, str], name: str) -> float | None:
+    value = fields.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a number") from None
+
+
+def create_request(ctx: Context, who: Principal, fields: dict[str, str], *, conn: Connection) -> dict[str, Any]:
+    if who.role not in CREATE_ROLES:
+        raise Open311Error(403, "api_key may not create service requests")
+    service = service_by_code(ctx, fields.get("service_code"))
+    lat, lon = _float(fields, "lat"), _float(fields, "long")
+    address = (fields.get("address_string") or "").strip() or None
+    if (lat is None) != (lon is None):
+        raise Open311Error(400, "lat and long go together")
+    if lat is None and not address:
+        raise Open311Error(400, "lat/long or address_string is required")
+    if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise Open311Error(400, "lat/long out of range")
+    description = (fields.get("description") or "").strip() or service.name
+    if len(description) > 4000:
+        raise Open311Error(400, "description is longer than 4000 characters")
+    name = " ".join(x for x in (fields.get("first_name"), fields.get("last_name")) if x) or None
+    caller = None
+    if fields.get("phone"):
+        try:
+            caller = CallerIn(phone=fields["phone"], name=name)
+        except ValueError:
+            raise Open311Error(400, "phone is not a valid phone number") from None
+    result = create_incident(ctx, who, IncidentCreate(
+        channel="app", caller=caller, description=description, type_code=service.type_code,
+        priority=PRIORITY, location=LocationIn(lat=lat, lon=lon, address=address)), conn=conn)
+    conn.execute(insert(open311_requests).values(incident_id=result.incident.id, service_code=service.code,
+                                                 created_at=utcnow()))
+    return {"service_request_id": result.incident.ticket,
+            "service_notice": "Laporan diterima dan diteruskan ke instansi terkait.", "account_id": None}
+
+
+def _row_to_request(conn: Connection, row: Any, service: Service | None) -> dict[str, Any]:
+    note = conn.execute(select(timeline_entries.c.text).where(
+        timeline_entries.c.incident_id == row.id, timeline_entries.c.kind == "note",
+        timeline_entries.c.public).order_by(timeline_entries.c.id.desc()).limit(1)).scalar()
+    lead = conn.execute(select(agencies.c.name).select_from(agencies).where(
+        agencies.c.code == _lead(conn, row.id))).scalar()
+    return {
+        "service_request_id": row.ticket,
+        "status": "open" if row.status in ("new", "dispatched", "on_scene") else "closed",
+        "status_notes": note, "service_name": service.name if service else None,
+        "service_code": row.service_code, "agency_responsible": lead,
+        "requested_datetime": row.created_at.isoformat(), "updated_datetime": row.updated_at.isoformat(),
+        "expected_datetime": None, "lat": row.lat, "long": row.lon,
+    }
+
+
+def _lead(conn: Connection, incident_id: str) -> str | None:
+    from siaga112.models import assignments
+
+    return conn.execute(select(assignments.c.agency_code).where(
+        assignments.c.incident_id == incident_id, assignments.c.role == "lead")).scalar()
+
+
+def find_requests(ctx: Context, *, conn: Connection, ids: list[str] | None = None,
+                  service_code: str | None = None, status: str | None = None,
+                  start: datetime | None = None, end: datetime | None = None,
+                  limit: int = 200) -> list[dict[str, Any]]:
+    query = (select(incidents.c.id, incidents.c.ticket, incidents.c.status, incidents.c.lat,
+                    incidents.c.lon, incidents.c.created_at, incidents.c.updated_at,
+                    open311_requests.c.service_code)
+             .join(open311_requests, open311_requests.c.incident_id == incidents.c.id))
+    if ids:
+        query = query.where(incidents.c.ticket.in_(ids))
+    if service_code:
+        query = query.where(open311_requests.c.service_code.in_(service_code.split(",")))
+    if status == "open":
+        query = query.where(incidents.c.status.in_(("new", "dispatched", "on_scene")))
+    elif status == "closed":
+        query = query.where(incidents.c.status.in_(("resolved", "closed", "cancelled")))
+    if start:
+        query = query.where(incidents.c.created_at >= start)
+    if end:
+        query = query.where(incidents.c.created_at <= end)
+    by_code = {s.code: s for s in SERVICES}
+    rows = conn.execute(query.order_by(incidents.c.created_at.desc()).limit(limit)).all()
+    return [_row_to_request(conn, r, by_code.get(r.service_code)) for r in rows]

@@ -1,0 +1,233 @@
+"""Live calls from the telephony: screen pop for who answers, the phone's own location, KPIs.
+
+The PBX reports each call's ringing, answered, ended (or abandoned) by webhook. Events may
+arrive twice or out of order; each is applied once and a call never goes back a state.
+"""
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from siaga112.auth.permissions import CREATE_ROLES, require_role
+from siaga112.auth.service import Principal
+from siaga112.blocks.service import active_block, block_note, consider_number
+from siaga112.calls.schemas import CallCreate
+from siaga112.calls.service import caller_history, record_call
+from siaga112.context import Context
+from siaga112.db import utcnow
+from siaga112.errors import Conflict, InvalidField, NotFound
+from siaga112.events import EventName, record_event
+from siaga112.incidents.schemas import CallerIn
+from siaga112.incidents.service import load_visible
+from siaga112.interop.aml import AmlFix
+from siaga112.models import aml_locations, call_sessions, users
+from siaga112.phone import mask_phone, normalise_phone
+from siaga112.telephony.schemas import AmlRead, CallEventIn, CallKpis, CallSessionRead, SessionOutcome
+
+STAFF_ROLES = CREATE_ROLES - {"integration"}
+_ORDER = {"ringing": 0, "answered": 1, "ended": 2, "abandoned": 2}
+# AML arrives within seconds of the call; a fix this long after the call ended is not for it.
+AML_ATTACH_WINDOW = timedelta(minutes=10)
+
+
+def _phone_or_none(raw: str | None) -> str | None:
+    """Withheld and unparseable numbers are recorded as unknown, never refused: it is a 112 call."""
+    if not raw:
+        return None
+    try:
+        return normalise_phone(raw)
+    except ValueError:
+        return None
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    return {"session_id": row.id, "trunk": row.trunk, "state": row.state, "blocked": row.blocked,
+            "caller_masked": mask_phone(row.caller_phone), "ringing_at": row.ringing_at.isoformat(),
+            "answered_at": row.answered_at.isoformat() if row.answered_at else None,
+            "ended_at": row.ended_at.isoformat() if row.ended_at else None}
+
+
+def call_event(ctx: Context, conn: Connection, ev: CallEventIn) -> Any:
+    """Apply one telephony event; returns the session row as it now stands."""
+    at = ev.at or utcnow()
+    query = select(call_sessions).where(call_sessions.c.external_id == ev.call_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        phone = _phone_or_none(ev.caller)
+        blocked = active_block(conn, phone, now=at) is not None
+        session_id = str(uuid.uuid4())
+        conn.execute(call_sessions.insert().values(
+            id=session_id, external_id=ev.call_id, trunk=ev.trunk, caller_phone=phone,
+            state="ringing", blocked=blocked, ringing_at=at, updated_at=utcnow()))
+        row = conn.execute(select(call_sessions).where(call_sessions.c.id == session_id)).one()
+        record_event(conn, ctx.db, EventName.CALL_RINGING, _summary(row))
+        if phone:
+            consider_number(ctx, conn, phone, now=at)
+    if ev.event == "ringing" or _ORDER[ev.event] <= _ORDER[row.state]:
+        return row  # a repeat or a late event: the call is already past it
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    name = EventName.CALL_ENDED
+    extra: dict[str, Any] = {}
+    if ev.event == "answered":
+        agent_id = None
+        if ev.agent:
+            agent_id = conn.execute(select(users.c.id).where(users.c.username == ev.agent)).scalar()
+            if agent_id is None:
+                raise InvalidField("agent", "unknown agent username")
+        values.update(state="answered", answered_at=at, answered_by=agent_id)
+        name, extra = EventName.CALL_ANSWERED, {"answered_by": ev.agent}
+    elif ev.event in ("ended", "abandoned"):
+        # Hung up before anyone answered: abandoned, whatever the PBX called it.
+        state = "ended" if row.state == "answered" and ev.event == "ended" else "abandoned"
+        values.update(state=state, ended_at=at)
+    conn.execute(update(call_sessions).where(call_sessions.c.id == row.id).values(**values))
+    row = conn.execute(select(call_sessions).where(call_sessions.c.id == row.id)).one()
+    record_event(conn, ctx.db, name, {**_summary(row), **extra})
+    return row
+
+
+def record_aml(ctx: Context, conn: Connection, fix: AmlFix, *, phone: str | None) -> tuple[int, str | None]:
+    """Keep an AML message (valid or not) and attach a valid fix to the number's live call."""
+    from siaga112.inbound.service import attach_location
+
+    now = utcnow()
+    session = None
+    if phone and fix.valid:
+        session = conn.execute(select(call_sessions).where(
+            call_sessions.c.caller_phone == phone, call_sessions.c.ringing_at >= now - timedelta(hours=2))
+            .order_by(call_sessions.c.ringing_at.desc()).limit(1)).first()
+        if session is not None and session.ended_at is not None and session.ended_at < now - AML_ATTACH_WINDOW:
+            session = None
+    aml_id = conn.execute(aml_locations.insert().values(
+        form=fix.form, phone=phone, received_at=now, lat=fix.lat, lon=fix.lon, radius_m=fix.radius_m,
+        positioned_at=fix.positioned_at, confidence=fix.confidence, method=fix.method,
+        valid=fix.valid, problems=fix.problems, raw=fix.raw,
+        call_session_id=session.id if session is not None else None)).inserted_primary_key[0]
+    if session is not None:
+        conn.execute(update(call_sessions).where(call_sessions.c.id == session.id)
+                     .values(aml_id=aml_id, updated_at=now))
+        record_event(conn, ctx.db, EventName.CALL_LOCATION, {
+            "session_id": session.id, "aml_id": aml_id, "lat": fix.lat, "lon": fix.lon,
+            "radius_m": fix.radius_m, "method": fix.method,
+            "positioned_at": fix.positioned_at.isoformat() if fix.positioned_at else None})
+    elif phone and fix.valid:
+        report_id = attach_location(ctx, conn, phone, fix.lat, fix.lon, fix.radius_m, "aml", now=now)
+        if report_id:
+            conn.execute(update(aml_locations).where(aml_locations.c.id == aml_id).values(report_id=report_id))
+    return int(aml_id), session.id if session is not None else None
+
+
+def _seconds(a: datetime | None, b: datetime | None) -> float | None:
+    return None if a is None or b is None else round((b - a).total_seconds(), 3)
+
+
+def _read(conn: Connection, row: Any) -> CallSessionRead:
+    agent = None
+    if row.answered_by:
+        agent = conn.execute(select(users.c.username).where(users.c.id == row.answered_by)).scalar()
+    location = None
+    if row.aml_id:
+        aml = conn.execute(select(aml_locations).where(aml_locations.c.id == row.aml_id)).first()
+        if aml is not None:
+            location = AmlRead.model_validate(aml, from_attributes=True)
+    return CallSessionRead(
+        id=row.id, external_id=row.external_id, trunk=row.trunk, caller_phone=row.caller_phone,
+        state=row.state, blocked=row.blocked, ringing_at=row.ringing_at, answered_at=row.answered_at,
+        ended_at=row.ended_at, answered_by=agent, call_id=row.call_id, incident_id=row.incident_id,
+        answer_seconds=_seconds(row.ringing_at, row.answered_at),
+        duration_seconds=_seconds(row.answered_at, row.ended_at), location=location)
+
+
+def _load(conn: Connection, session_id: str, *, lock: bool = False) -> Any:
+    query = select(call_sessions).where(call_sessions.c.id == session_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound("call not found")
+    return row
+
+
+def get_session(ctx: Context, who: Principal, session_id: str, *, conn: Connection) -> CallSessionRead:
+    """The new-call screen: the number, its history and any block, and the phone's position."""
+    require_role(who, STAFF_ROLES, "read calls")
+    row = _load(conn, session_id)
+    read = _read(conn, row)
+    if row.caller_phone:
+        read.history = caller_history(ctx, who, row.caller_phone, conn=conn)
+        read.block = block_note(conn, row.caller_phone)
+    return read
+
+
+def list_sessions(ctx: Context, who: Principal, *, conn: Connection, state: str | None,
+                  limit: int = 50) -> list[CallSessionRead]:
+    require_role(who, STAFF_ROLES, "read calls")
+    query = select(call_sessions)
+    if state:
+        query = query.where(call_sessions.c.state.in_(state.split(",")))
+    rows = conn.execute(query.order_by(call_sessions.c.ringing_at.desc()).limit(limit)).all()
+    return [_read(conn, r) for r in rows]
+
+
+def record_outcome(ctx: Context, who: Principal, session_id: str, data: SessionOutcome, *,
+                   conn: Connection) -> CallSessionRead:
+    """The call-taker's outcome for a call that made no new incident, with the PBX's times."""
+    require_role(who, STAFF_ROLES, "record calls")
+    row = _load(conn, session_id, lock=True)
+    if row.call_id or row.incident_id:
+        raise Conflict("this call already has its outcome")
+    caller = CallerIn(phone=row.caller_phone) if row.caller_phone else None
+    call = record_call(ctx, who, CallCreate(
+        channel="call", caller=caller, outcome=data.outcome, incident_id=data.incident_id,
+        transferred_to=data.transferred_to, note=data.note, received_at=row.ringing_at,
+        answered_at=row.answered_at, ended_at=row.ended_at), conn=conn)
+    conn.execute(update(call_sessions).where(call_sessions.c.id == row.id)
+                 .values(call_id=call.id, updated_at=utcnow()))
+    if data.outcome in ("prank", "silent"):
+        consider_number(ctx, conn, row.caller_phone)
+    return _read(conn, _load(conn, row.id))
+
+
+def link_incident(ctx: Context, who: Principal, session_id: str, incident_id: str, *,
+                  conn: Connection) -> CallSessionRead:
+    """The call became (or joined) this incident."""
+    require_role(who, STAFF_ROLES, "record calls")
+    row = _load(conn, session_id, lock=True)
+    load_visible(ctx, who, incident_id, conn=conn)
+    if row.incident_id and row.incident_id != incident_id:
+        raise Conflict("this call is linked to another incident")
+    conn.execute(update(call_sessions).where(call_sessions.c.id == row.id)
+                 .values(incident_id=incident_id, updated_at=utcnow()))
+    return _read(conn, _load(conn, row.id))
+
+
+def kpis(ctx: Context, who: Principal, *, conn: Connection, since: datetime,
+         until: datetime) -> CallKpis:
+    """Answer times and abandonment over calls that rang in [since, until)."""
+    require_role(who, STAFF_ROLES | {"viewer"}, "read call KPIs")
+    rows = conn.execute(select(call_sessions.c.state, call_sessions.c.ringing_at,
+                               call_sessions.c.answered_at, call_sessions.c.ended_at)
+                        .where(call_sessions.c.ringing_at >= since, call_sessions.c.ringing_at < until,
+                               call_sessions.c.state.in_(("ended", "abandoned", "answered")))).all()
+    waits = sorted((r.answered_at - r.ringing_at).total_seconds() for r in rows if r.answered_at)
+    durations = [(r.ended_at - r.answered_at).total_seconds() for r in rows if r.answered_at and r.ended_at]
+    abandoned = sum(1 for r in rows if r.state == "abandoned")
+    offered = len(rows)
+
+    def share(limit: float) -> float | None:
+        return round(sum(1 for w in waits if w <= limit) / len(waits), 4) if waits else None
+
+    slowest = waits[-max(1, math.ceil(len(waits) / 10)):] if waits else []
+    return CallKpis(
+        since=since, until=until, offered=offered, answered=len(waits), abandoned=abandoned,
+        abandon_rate=round(abandoned / offered, 4) if offered else None,
+        mean_answer_seconds=round(sum(waits) / len(waits), 3) if waits else None,
+        answered_within_10s=share(10), answered_within_15s=share(15), answered_within_20s=share(20),
+        slowest_10pct_mean_seconds=round(sum(slowest) / len(slowest), 3) if slowest else None,
+        mean_duration_seconds=round(sum(durations) / len(durations), 3) if durations else None)
