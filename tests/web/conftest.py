@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from siaga112.config import Settings
+from web_helpers import WEBHOOK_SECRETS
 
 PASSWORD = "rahasia-112"  # what tests/conftest.py gives every actor
 CHROMIUM = os.environ.get("SIAGA112_CHROMIUM", "/usr/bin/chromium")
@@ -19,7 +20,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 @pytest.fixture
 def settings(database_url, tmp_path) -> Settings:
     # No tile server: the consoles must work on boundaries alone, and tests never leave loopback.
-    return Settings(database_url=database_url, var_dir=tmp_path / "var", tile_url="")
+    return Settings(database_url=database_url, var_dir=tmp_path / "var", tile_url="",
+                    webhook_secrets=WEBHOOK_SECRETS)
 
 
 def csrf_of(html: str) -> str:

@@ -113,3 +113,22 @@ def test_english_console(screen):
     ct.page.click("a[hreflang=en]")
     ct.page.wait_for_selector("text=New call")
     ct.shot("english")
+
+
+def test_answered_call_pops_up_on_the_call_takers_screen(screen, live_server):
+    import httpx
+
+    from web_helpers import post_webhook
+
+    ct = screen("call_taker")
+    ct.page.wait_for_selector("body[data-live-state=open]")
+    with httpx.Client(base_url=live_server) as c:
+        for event in ("ringing", "answered"):
+            assert post_webhook(c, "telephony", {"call_id": "pbx-pop", "event": event,
+                                                 "caller": "081277778888",
+                                                 "agent": "call_taker"}).status_code < 300
+    ct.page.wait_for_function("document.getElementById('phone').value === '+6281277778888'")
+    ct.page.wait_for_selector("#history h2")
+    assert ct.page.evaluate("document.activeElement.id") == "description"
+    ct.shot("screen-pop")
+    assert not ct.errors

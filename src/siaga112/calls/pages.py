@@ -5,7 +5,7 @@ import json
 import uuid
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from siaga112.auth.permissions import CREATE_ROLES
 from siaga112.auth.service import Principal
@@ -16,9 +16,13 @@ from siaga112.db import utcnow
 from siaga112.deps import get_ctx
 from siaga112.errors import Forbidden
 from siaga112.incidents import service as incidents
+from siaga112.inbound import service as reports
+from siaga112.inbound.schemas import ReportClose, ReportVerify
 from siaga112.incidents.schemas import IncidentCreate
 from siaga112.phone import normalise_phone
 from siaga112.places.service import search_places
+from siaga112.telephony import service as telephony
+from siaga112.telephony.schemas import SessionOutcome
 from siaga112.web.deps import page_principal
 from siaga112.web.forms import blank_to_none, build
 from siaga112.web.templating import pages_of
@@ -45,6 +49,39 @@ def new_call(request: Request, who: Principal = Depends(_call_taker), ctx: Conte
     return pages_of(request).render(
         request, "calls/new_call.html", who=who, nav="calls", sop=ctx.sop, outcomes=OUTCOMES,
         transfer_targets=TRANSFER_TARGETS, form_key=str(uuid.uuid4()))
+
+
+@router.get("/antrean")
+def waiting(request: Request, who: Principal = Depends(_call_taker), ctx: Context = Depends(get_ctx)):
+    """Calls ringing or answered but not yet recorded, and citizen reports waiting to be verified."""
+    with ctx.db.transaction(write=False) as conn:
+        live = [s for s in telephony.list_sessions(ctx, who, conn=conn, state="ringing,answered",
+                                                   limit=20) if not s.call_id and not s.incident_id]
+        waiting_reports = reports.list_reports(ctx, who, conn=conn, status="waiting", limit=20)
+    return pages_of(request).render(request, "calls/_waiting.html", sessions=live,
+                                    reports=waiting_reports, who=who)
+
+
+@router.get("/sesi/{session_id}")
+def call_session(session_id: str, who: Principal = Depends(_call_taker), ctx: Context = Depends(get_ctx)):
+    """What the new-call screen fills in when a call is answered: the number and the phone's fix."""
+    with ctx.db.transaction(write=False) as conn:
+        s = telephony.get_session(ctx, who, session_id, conn=conn)
+    loc = s.location
+    return JSONResponse({"session_id": s.id, "phone": s.caller_phone or "", "blocked": s.blocked,
+                         "location": None if loc is None or not loc.valid else
+                         {"lat": loc.lat, "lon": loc.lon, "radius_m": loc.radius_m}})
+
+
+@router.get("/laporan/{report_id}")
+def citizen_report(report_id: str, who: Principal = Depends(_call_taker), ctx: Context = Depends(get_ctx)):
+    """A waiting citizen report, to verify on the new-call form."""
+    with ctx.db.transaction(write=False) as conn:
+        r = reports.get_report(ctx, who, report_id, conn=conn)
+    return JSONResponse({"report_id": r.id, "ticket": r.ticket, "channel": r.channel,
+                         "phone": r.reporter_phone or "", "name": r.reporter_name or "",
+                         "description": r.text, "lat": r.lat, "lon": r.lon,
+                         "address": r.address or "", "blocked": r.blocked})
 
 
 @router.get("/riwayat")
@@ -127,18 +164,34 @@ async def record_outcome(request: Request, who: Principal = Depends(_call_taker)
                          ctx: Context = Depends(get_ctx)):
     """A call that is not a new emergency: one key, one row."""
     form = await request.form()
-    fields = blank_to_none(form, "outcome", "channel", "transferred_to", "incident_id", "note")
+    fields = blank_to_none(form, "outcome", "channel", "transferred_to", "incident_id", "note",
+                           "call_session_id", "report_id")
     if fields["outcome"] != "out_of_area":
         fields["transferred_to"] = None
-    body = build(CallCreate, {"channel": fields["channel"] or "call", "caller": _caller(form),
-                              "outcome": fields["outcome"], "incident_id": fields["incident_id"],
-                              "transferred_to": fields["transferred_to"], "note": fields["note"]})
+    outcome = {"outcome": fields["outcome"], "transferred_to": fields["transferred_to"],
+               "note": fields["note"]}
     with ctx.db.transaction() as conn:
-        calls.record_call(ctx, who, body, conn=conn)
-    label = dict((o, label) for o, _, label in OUTCOMES).get(body.outcome, "Duplikat")
+        if fields["report_id"]:
+            # A citizen report: a duplicate joins the incident, anything else closes it.
+            if fields["outcome"] == "duplicate":
+                reports.verify_report(ctx, who, fields["report_id"],
+                                      build(ReportVerify, {"incident_id": fields["incident_id"]}),
+                                      conn=conn)
+            else:
+                reports.close_report(ctx, who, fields["report_id"], build(ReportClose, outcome),
+                                     conn=conn)
+        elif fields["call_session_id"]:
+            # A call the PBX told us about: its ring and answer times go with the outcome.
+            telephony.record_outcome(ctx, who, fields["call_session_id"], build(
+                SessionOutcome, {**outcome, "incident_id": fields["incident_id"]}), conn=conn)
+        else:
+            calls.record_call(ctx, who, build(CallCreate, {
+                **outcome, "channel": fields["channel"] or "call", "caller": _caller(form),
+                "incident_id": fields["incident_id"]}), conn=conn)
+    label = dict((o, label) for o, _, label in OUTCOMES).get(fields["outcome"] or "", "Duplikat")
     pages = pages_of(request)
     message = pages.gettext(request, "Panggilan dicatat") + f": {pages.gettext(request, label)}"
-    return Response(status_code=204, headers=_saved(message, outcome=body.outcome))
+    return Response(status_code=204, headers=_saved(message, outcome=fields["outcome"]))
 
 
 @router.post("/insiden")
@@ -147,19 +200,29 @@ async def create_incident(request: Request, who: Principal = Depends(_call_taker
     """An emergency: the incident is created, routed and its ticket shown to read out."""
     form = await request.form()
     f = blank_to_none(form, "channel", "description", "type_code", "priority", "lat", "lon",
-                      "address", "desa_code", "form_key")
+                      "address", "desa_code", "form_key", "call_session_id", "report_id")
     location = {"lat": f["lat"], "lon": f["lon"], "address": f["address"], "desa_code": f["desa_code"]}
     body = build(IncidentCreate, {
         "channel": f["channel"] or "call", "caller": _caller(form), "description": f["description"],
         "type_code": f["type_code"], "priority": f["priority"], "location": location})
     # The form's own key makes a double Ctrl+Enter (or a retry after a timeout) one incident.
     key = f"console:{f['form_key']}" if f["form_key"] else None
+    created = True
     with ctx.db.transaction() as conn:
-        result = incidents.create_incident(ctx, who, body, conn=conn, idempotency_key=key)
+        if f["report_id"]:
+            verified = reports.verify_report(ctx, who, f["report_id"], ReportVerify(
+                description=body.description, type_code=body.type_code, priority=body.priority,
+                location=body.location), conn=conn)
+            incident = incidents.get_incident(ctx, who, verified.incident_id, conn=conn)
+        else:
+            result = incidents.create_incident(ctx, who, body, conn=conn, idempotency_key=key)
+            incident, created = result.incident, result.created
+            if f["call_session_id"]:
+                telephony.link_incident(ctx, who, f["call_session_id"], incident.id, conn=conn)
     pages = pages_of(request)
-    response = pages.render(request, "calls/_created.html", incident=result.incident, sop=ctx.sop,
-                            status_code=201 if result.created else 200)
-    response.headers.update(_saved(pages.gettext(request, "Insiden dibuat") + f": {result.incident.ticket}",
-                                   ticket=result.incident.ticket, form_key=str(uuid.uuid4())))
+    response = pages.render(request, "calls/_created.html", incident=incident, sop=ctx.sop,
+                            status_code=201 if created else 200)
+    response.headers.update(_saved(pages.gettext(request, "Insiden dibuat") + f": {incident.ticket}",
+                                   ticket=incident.ticket, form_key=str(uuid.uuid4())))
     return response
 

@@ -33,6 +33,8 @@ STATUS_LABELS = {
     "acknowledged": "diterima", "en_route": "dalam perjalanan", "completed": "selesai",
     "declined": "ditolak", "lead": "pemimpin", "support": "pendukung",
     "overdue": "lewat tenggat", "unclassified": "belum terklasifikasi", "out_of_area": "luar wilayah",
+    # calls at the PBX
+    "ringing": "berdering", "answered": "dijawab",
     # units
     "available": "tersedia", "transporting": "membawa korban", "returning": "kembali ke pos",
     "out_of_service": "tidak beroperasi",

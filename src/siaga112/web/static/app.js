@@ -101,7 +101,9 @@
   }
   const EVENTS = ["incident.created", "incident.updated", "incident.status_changed", "assignment.created",
     "assignment.acknowledged", "assignment.dispatched", "assignment.declined", "assignment.escalated",
-    "assignment.updated", "unit.updated"];
+    "assignment.updated", "unit.updated", "call.ringing", "call.answered", "call.ended", "call.location",
+    "report.created", "report.updated", "report.verified", "report.closed", "number_block.proposed",
+    "number_block.changed"];
   function startLive() {
     if (!body.hasAttribute("data-live") || !window.EventSource) return;
     const dot = document.querySelector(".live-dot");
@@ -111,6 +113,8 @@
     EVENTS.forEach(name => source.addEventListener(name, ev => {
       let data = {};
       try { data = JSON.parse(ev.data); } catch (e) { /* keep going */ }
+      if (name === "call.answered" && data.answered_by && data.answered_by === body.dataset.username) takeSession(data.session_id, true);
+      if (name === "call.location") offerPhoneLocation(data);
       const agency = body.dataset.beepAgency;
       if (name === "assignment.created" && agency && data.agency_code === agency && Number(data.priority) === 1) alarm();
       body.dispatchEvent(new CustomEvent("siaga-event", { detail: { name, data } }));
@@ -237,6 +241,7 @@
     // A hidden input's value is its default, so reset() would keep the picked desa.
     form.querySelectorAll("input[type=hidden]:not(#form_key)").forEach(el => { el.value = ""; });
     form.querySelectorAll("[data-touched]").forEach(el => { delete el.dataset.touched; });
+    note("");
     ["history", "duplicates", "suggestion", "desa-results"].concat(keepResult ? [] : ["result"]).forEach(id => {
       const el = document.getElementById(id); if (el) el.innerHTML = "";
     });
@@ -252,6 +257,67 @@
       const key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
       clearCall(false, key);
     }
+  });
+
+  // ---- screen pop: a call answered at the PBX, or a citizen report, fills the new-call form ----
+  function setValue(id, value, eventName) {
+    const el = document.getElementById(id);
+    if (!el || value === null || value === undefined) return;
+    el.value = value;
+    if (eventName) el.dispatchEvent(new Event(eventName, { bubbles: true }));
+  }
+  function note(text, warn) {
+    const el = document.getElementById("source-note");
+    if (!el) return;
+    el.textContent = text; el.hidden = !text; el.classList.toggle("error", !!warn);
+  }
+  function takeSession(id, onlyIfIdle) {
+    const form = document.getElementById("call-form");
+    if (!form) return;
+    if (onlyIfIdle && (document.getElementById("phone").value || document.getElementById("description").value)) return;
+    fetch("/konsol/panggilan/sesi/" + encodeURIComponent(id), { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(s => {
+      if (!s) return;
+      clearCall(true);
+      setValue("call_session_id", s.session_id);
+      setValue("phone", s.phone, "change");
+      let text = "☎ " + (s.phone || "—");
+      if (s.location) { offerPhoneLocation({ session_id: s.session_id, lat: s.location.lat, lon: s.location.lon, radius_m: s.location.radius_m }); }
+      if (s.blocked) text += " · ⛔ nomor diblokir (tetap layani jika darurat)";
+      note(text, s.blocked);
+      document.getElementById("description").focus();
+    });
+  }
+  function offerPhoneLocation(data) {
+    const sid = document.getElementById("call_session_id");
+    if (!sid || sid.value !== data.session_id || data.lat === null || data.lat === undefined) return;
+    if (!document.getElementById("lat").value) {
+      setValue("lon", Number(data.lon).toFixed(6));
+      setValue("lat", Number(data.lat).toFixed(6), "change");
+    }
+    const el = document.getElementById("source-note");
+    if (el) { el.hidden = false; el.textContent += " · 📍 AML ±" + Math.round(data.radius_m || 0) + " m"; }
+  }
+  function takeReport(id) {
+    fetch("/konsol/panggilan/laporan/" + encodeURIComponent(id), { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(r => {
+      if (!r) return;
+      clearCall(true);
+      setValue("report_id", r.report_id);
+      const channel = document.getElementById("channel");
+      if (channel && Array.from(channel.options).some(o => o.value === r.channel)) channel.value = r.channel;
+      setValue("phone", r.phone, "change");
+      setValue("caller_name", r.name);
+      setValue("address", r.address);
+      if (r.lat !== null) { setValue("lon", r.lon); setValue("lat", r.lat, "change"); }
+      setValue("description", r.description, "input");
+      note("✉ " + r.ticket + " · " + r.channel + (r.blocked ? " · ⛔ nomor diblokir" : ""), r.blocked);
+      document.getElementById("description").focus();
+    });
+  }
+  document.addEventListener("click", ev => {
+    const s = ev.target.closest("[data-take-session]");
+    if (s) takeSession(s.dataset.takeSession, false);
+    const r = ev.target.closest("[data-take-report]");
+    if (r) takeReport(r.dataset.takeReport);
   });
 
   let started = false;
