@@ -16,18 +16,10 @@ from siaga112.app import create_app
 from siaga112.auth.service import create_user, issue_token
 from siaga112.bootstrap import build_context
 from siaga112.config import Settings
-
-def edit(text: str, old: str, new: str) -> str:
-    """Replace the single occurrence of `old` in `text` (for making broken SOP variants)."""
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
+from support import SSEStream
 
 
-def line_of(text: str, fragment: str) -> int:
-    """1-based number of the single line of `text` containing `fragment`."""
-    hits = [n for n, line in enumerate(text.splitlines(), 1) if fragment in line]
-    assert len(hits) == 1, f"{fragment!r} is on lines {hits}"
-    return hits[0]
+
 
 
 PG_ADMIN_URL = os.environ.get("SIAGA112_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -215,75 +207,6 @@ def live_server(app):
     thread.join(timeout=10)
     sock.close()
 
-
-class SSEStream:
-    """A client of /api/v1/events read on a background thread; `next` waits for one event."""
-
-    def __init__(self, base_url: str, token: str, last_event_id: int | None = None):
-        import queue
-        import threading
-
-        import httpx
-
-        self.events: "queue.Queue" = queue.Queue()
-        headers = {"Authorization": f"Bearer {token}"}
-        if last_event_id is not None:
-            headers["Last-Event-ID"] = str(last_event_id)
-        self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(10, read=None))
-        self._response = self._client.send(self._client.build_request("GET", "/api/v1/events", headers=headers),
-                                           stream=True)
-        assert self._response.status_code == 200, self._response.read()
-        self.connected = threading.Event()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-        assert self.connected.wait(10), "stream did not start"
-
-    def _read(self) -> None:
-        import json
-
-        frame: dict = {}
-        try:
-            for line in self._response.iter_lines():
-                if line.startswith(": connected"):
-                    self.connected.set()
-                elif line.startswith("id: "):
-                    frame["id"] = int(line[4:])
-                elif line.startswith("event: "):
-                    frame["event"] = line[7:]
-                elif line.startswith("data: "):
-                    frame["data"] = json.loads(line[6:])
-                elif line == "" and "id" in frame:
-                    self.events.put(frame)
-                    frame = {}
-        except Exception:  # noqa: BLE001 — the stream was closed by the test
-            pass
-        self.events.put(None)
-
-    def next(self, timeout: float = 5.0) -> dict | None:
-        import queue
-
-        try:
-            return self.events.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def until(self, predicate, timeout: float = 10.0) -> list[dict]:
-        """Events up to and including the first that satisfies `predicate`."""
-        import time
-
-        seen, deadline = [], time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            event = self.next(timeout=max(0.01, deadline - time.monotonic()))
-            if event is None:
-                break
-            seen.append(event)
-            if predicate(event):
-                return seen
-        raise AssertionError(f"no matching event; saw {[(e['id'], e['event']) for e in seen]}")
-
-    def close(self) -> None:
-        self._response.close()
-        self._client.close()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from siaga112.config import Settings
 from siaga112.db import Database, normalise_url
 from siaga112.models import incident_types
 from siaga112.sop.loader import default_sop_path, load_sop
-from conftest import edit, line_of  # SOP-editing helpers shared by the SOP and CLI tests
+from support import edit, line_of  # SOP-editing helpers shared by the SOP and CLI tests
 
 SIAGA112 = Path(sys.executable).parent / "siaga112"
 PACKAGED_PATH = default_sop_path()

@@ -115,7 +115,7 @@ def test_the_worker_escalates_live_on_the_stream(fast_sop_database, tmp_path, in
 
     import uvicorn
 
-    from conftest import SSEStream
+    from support import SSEStream
 
     url, tokens = fast_sop_database
     settings = Settings(database_url=url, var_dir=tmp_path, escalation_interval_seconds=0.2)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import SSEStream
+from support import SSEStream
 
 SIAGA112 = str(Path(sys.executable).parent / "siaga112")
 

@@ -5,7 +5,7 @@ import pytest
 
 from siaga112.sop.loader import default_sop_path, load_sop, parse_sop
 from siaga112.sop.schemas import SopError, SopProblem
-from conftest import edit, line_of  # SOP-editing helpers shared by the SOP and CLI tests
+from support import edit, line_of  # SOP-editing helpers shared by the SOP and CLI tests
 
 PACKAGED = default_sop_path().read_text(encoding="utf-8")
 
