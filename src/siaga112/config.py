@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     escalation_interval_seconds: float = Field(default=1.0, ge=0)
     # Threads per process that run request handlers (see app.lifespan for why so few).
     worker_threads: int = Field(default=16, ge=1, le=100)
+    # Login throttling, counted in the database so every process agrees: this many failed
+    # passwords within the window lock the username (or the address) until they age out.
+    login_max_failures_per_user: int = Field(default=5, ge=1)
+    login_max_failures_per_remote: int = Field(default=20, ge=1)
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
+    # Requests per minute per client address (in-process token buckets; see docs/security.md).
+    rate_limit_login_per_minute: int = Field(default=10, ge=1)
+    rate_limit_public_per_minute: int = Field(default=60, ge=1)
+    # Rate limits on or off (benchmarks and the load generator send from one address).
+    rate_limits: bool = True
 
     @property
     def is_sqlite(self) -> bool:

@@ -35,6 +35,9 @@ class EventName(StrEnum):
     ASSIGNMENT_ESCALATED = "assignment.escalated"
     ASSIGNMENT_UPDATED = "assignment.updated"
     UNIT_UPDATED = "unit.updated"
+    # Internal: a user was disabled or a token revoked. Never sent to a stream; every process's
+    # live hub purges its cached principals and closes that user's streams when it reads one.
+    AUTH_REVOKED = "auth.revoked"
 
 
 _INSERT_EVENT = FastInsert(event_log)

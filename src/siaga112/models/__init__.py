@@ -2,6 +2,7 @@
 from siaga112.db import metadata
 from siaga112.models.agency import agencies, incident_types, priorities, sop_routes
 from siaga112.models.assignment import assignments
+from siaga112.models.audit import audit_log, login_attempts
 from siaga112.models.call import calls
 from siaga112.models.event_log import event_log
 from siaga112.models.incident import idempotency_keys, incidents, timeline_entries
@@ -12,5 +13,5 @@ from siaga112.models.wilayah import wilayah
 __all__ = [
     "metadata", "agencies", "priorities", "incident_types", "sop_routes", "assignments", "calls",
     "event_log", "incidents", "timeline_entries", "idempotency_keys", "units", "users",
-    "api_tokens", "wilayah",
+    "api_tokens", "wilayah", "audit_log", "login_attempts",
 ]

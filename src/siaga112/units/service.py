@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
+from siaga112.audit import service as audit
 from siaga112.auth.permissions import readable_units_agency
 from siaga112.auth.service import Principal
 from siaga112.context import Context
@@ -76,6 +77,7 @@ def record_position(ctx: Context, who: Principal, unit_id: str, lat: float, lon:
     if moved.rowcount == 1:
         announce_unit(ctx, conn, unit_id)
         unit = conn.execute(select(units).where(units.c.id == unit_id)).one()
+        audit.record(conn, who, "unit.position", "unit", unit_id, detail={"call_sign": unit.call_sign})
     return _read(unit)
 
 
