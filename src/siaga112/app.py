@@ -6,10 +6,13 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from siaga112.audit.routes import router as audit_router
+from siaga112.auth.routes import router as auth_router
 from siaga112.bootstrap import build_context
 from siaga112.calls.routes import router as calls_router
 from siaga112.config import Settings
@@ -23,6 +26,7 @@ from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.reference.routes import router as reference_router
+from siaga112.security.headers import SecurityHeaders
 from siaga112.units.routes import router as units_router
 
 
@@ -73,12 +77,22 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                               "SOP routing and dispatch.")
     app.state.ctx = ctx
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
-                   live_router):
+                   live_router, auth_router, audit_router):
         app.include_router(router)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return JSONResponse(exc.body(), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI echoes the rejected value ("input"); a rejected phone number or name is
+        # personal data, so the answer names the field and the problem only.
+        return JSONResponse({"detail": [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
+                                         "type": e.get("type", "value_error")}
+                                        for e in exc.errors()]}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

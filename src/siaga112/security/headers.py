@@ -1,0 +1,59 @@
+"""Security headers on every response (a plain ASGI middleware: cheap, and streams stay streams)."""
+from __future__ import annotations
+
+from typing import Any
+
+# Server-rendered pages load scripts, styles and fonts from this server only; map tiles come
+# from OpenStreetMap. No inline script or style, no plugins, and no framing by anyone.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self'; "
+       "img-src 'self' data: https://tile.openstreetmap.org https://*.tile.openstreetmap.org; "
+       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+# FastAPI's interactive API docs load Swagger UI / ReDoc from a CDN with an inline bootstrap.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+            "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+DOCS_PATHS = ("/docs", "/redoc")
+
+_COMMON = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    # Cross-origin requests (map tiles) learn the site, never the path: a ticket is in the path.
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    # The citizen report form may ask for the phone's position; nothing may use camera or mic.
+    (b"permissions-policy", b"geolocation=(self), camera=(), microphone=(), payment=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+_PAGE = [(b"content-security-policy", CSP.encode())]
+_DOCS = [(b"content-security-policy", DOCS_CSP.encode())]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class SecurityHeaders:
+    """Adds the headers to every HTTP response; API answers (personal data) are never cached."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        extra = list(_COMMON) + (_DOCS if path.startswith(DOCS_PATHS) else _PAGE)
+        if scope.get("scheme") == "https":
+            extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        api = path.startswith("/api/")
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in extra if k not in present]
+                if api and b"cache-control" not in present:
+                    headers.append(_NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
