@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
@@ -16,6 +17,7 @@ from siaga112.phone import normalise_phone
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 AUDITORS = frozenset({"admin"})
+PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{5,}")
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -31,7 +33,7 @@ def search_audit(actor: str | None = Query(default=None, max_length=64),
                  who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     """Newest first. Searching is itself audited: the trail shows who looked at it."""
     require_role(who, AUDITORS, "read the audit trail")
-    if target and target.lstrip("+").isdigit():
+    if target and PHONE_LIKE.fullmatch(target):
         try:
             target = service.caller_ref(ctx.settings, normalise_phone(target))
         except ValueError:
