@@ -26,7 +26,7 @@ from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.reference.routes import router as reference_router
-from siaga112.security.headers import SecurityHeaders
+from siaga112.security.headers import RejectNul, SecurityHeaders
 from siaga112.units.routes import router as units_router
 
 
@@ -79,7 +79,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
                    live_router, auth_router, audit_router):
         app.include_router(router)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RejectNul)
+    app.add_middleware(SecurityHeaders)  # added last, so it wraps everything, 422s included
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:

@@ -59,6 +59,16 @@ def test_bodies_over_the_limit_answer_413_and_write_nothing(actors, incident_bod
     assert actors["admin"].get(f"{API}/incidents").json()["items"] == []
 
 
+def test_nul_characters_answer_422_on_both_databases(actors, incident_body, client):
+    admin = actors["admin"]
+    assert admin.get(f"{API}/audit", params={"actor": "a\x00b"}).status_code == 422
+    assert admin.get(f"{API}/incidents/abc%00def").status_code == 422
+    bad = admin.post(f"{API}/incidents", json=incident_body(description="api\x00besar"))
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "description"]
+    assert bad.headers["x-content-type-options"] == "nosniff"
+    assert admin.get(f"{API}/incidents").json()["items"] == []
+
+
 def test_every_answer_carries_the_security_headers(client, actors, incident_body):
     inc = create(actors["call_taker"], incident_body())
     answers = [actors["call_taker"].get(f"{API}/incidents/{inc['id']}"), client.get("/healthz"),
