@@ -6,11 +6,14 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from siaga112.audit.routes import router as audit_router
+from siaga112.auth.routes import router as auth_router
 from siaga112.bootstrap import build_context
 from siaga112.calls.pages import router as calls_pages
 from siaga112.calls.routes import router as calls_router
@@ -29,6 +32,7 @@ from siaga112.logging import configure_logging
 from siaga112.places.routes import router as places_router
 from siaga112.reference.routes import router as reference_router
 from siaga112.units.routes import recommendations_router
+from siaga112.security.headers import RejectNul, SecurityHeaders
 from siaga112.units.routes import router as units_router
 from siaga112.web.deps import LoginRequired
 from siaga112.web.routes import router as web_router
@@ -100,14 +104,19 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
                    live_router, recommendations_router, places_router, public_router, inbound_router,
                    webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
-                   web_router, calls_pages, dispatch_pages, incident_pages):
+                   auth_router, audit_router, web_router, calls_pages, dispatch_pages,
+                   incident_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    app.add_middleware(RejectNul)
+    # Added last, so it wraps everything, 422s included.
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
+        headers = getattr(exc, "headers", None)
         if request.url.path.startswith("/api/"):
-            return JSONResponse(exc.body(), status_code=exc.status_code)
+            return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
         htmx = request.headers.get("HX-Request") == "true"
         if isinstance(exc, LoginRequired):
             if htmx:
@@ -115,12 +124,20 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             return RedirectResponse(f"/login?next={exc.next_path}", 303)
         if htmx:
             # The console shows this body in its error toast (app.js reads `detail`).
-            return JSONResponse(exc.body(), status_code=exc.status_code)
+            return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
         pages = app.state.pages
         titles = {403: "Tidak berwenang", 404: "Tidak ditemukan", 409: "Bentrok", 422: "Isian tidak valid"}
         return pages.render(request, "error.html", status_code=exc.status_code,
                             title=pages.gettext(request, titles.get(exc.status_code, "Kesalahan")),
                             message=exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI echoes the rejected value ("input"); a rejected phone number or name is
+        # personal data, so the answer names the field and the problem only.
+        return JSONResponse({"detail": [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
+                                         "type": e.get("type", "value_error")}
+                                        for e in exc.errors()]}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

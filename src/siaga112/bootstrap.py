@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, func, insert, select
 
+from siaga112.audit import service as audit
 from siaga112.auth.service import create_user, issue_token
 from siaga112.classify.engine import Classifier
 from siaga112.config import Settings
@@ -69,6 +70,8 @@ def seed_reference(db: Database, sop: Sop) -> None:
     with db.transaction() as conn:
         if not sop_is_loaded(conn):
             store_sop(conn, sop)
+            audit.record(conn, None, "sop.loaded", "sop", str(sop.version), actor="system",
+                         detail={"types": len(sop.incident_types), "agencies": len(sop.agencies)})
             log.info("sop_loaded", types=len(sop.incident_types), agencies=len(sop.agencies))
         _seed_wilayah(conn)
         seed_demo_units(conn)

@@ -14,6 +14,8 @@ app = typer.Typer(help="Call Center Siaga 112 — Kabupaten Penajam Paser Utara"
 user_app = typer.Typer(help="User accounts", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 sop_app = typer.Typer(help="The SOP file", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of callers' personal data", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(sop_app, name="sop")
@@ -21,6 +23,8 @@ landmarks_app = typer.Typer(help="Landmarks for the place search", no_args_is_he
 app.add_typer(landmarks_app, name="landmarks")
 units_app = typer.Typer(help="Units and their AVL trail", no_args_is_help=True)
 app.add_typer(units_app, name="units")
+app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
 
 
 def _fail(message: str) -> None:
@@ -118,25 +122,123 @@ def user_add(name: str, role: str = typer.Option(..., help="admin|call_taker|com
     try:
         with ctx.db.transaction() as conn:
             create_user(conn, username=name, role=role, agency_code=agency,
-                        password=password or None, full_name=full_name)
+                        password=password or None, full_name=full_name, actor=_cli_actor())
     except DomainError as exc:
         _fail(f"cannot add user: {exc.message}")
     typer.echo(f"user {name} added ({role}{', ' + agency if agency else ''})")
 
 
-@token_app.command("add")
-def token_add(name: str, label: Optional[str] = typer.Option(None, help="what the token is for")) -> None:
-    """Print a new API token for user NAME (last line of output)."""
-    from siaga112.auth.service import issue_token
+def _cli_actor() -> str:
+    """Who ran a command, for the audit trail: the operating-system account."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except Exception:  # noqa: BLE001 — no login name in a bare container
+        return "cli"
+
+
+@user_app.command("disable")
+def user_disable(name: str) -> None:
+    """Disable a user: their tokens, sessions and event streams stop working at once."""
+    _set_active(name, False)
+
+
+@user_app.command("enable")
+def user_enable(name: str) -> None:
+    """Enable a disabled user again (revoked tokens stay revoked)."""
+    _set_active(name, True)
+
+
+def _set_active(name: str, active: bool) -> None:
+    from siaga112.auth.accounts import set_active
     from siaga112.errors import DomainError
 
     ctx = _prepare(Settings())
     try:
         with ctx.db.transaction() as conn:
-            token = issue_token(conn, username=name, name=label)
+            set_active(ctx, None, name, active, conn=conn, actor=_cli_actor())
+    except DomainError as exc:
+        _fail(f"cannot {'enable' if active else 'disable'} user: {exc.message}")
+    typer.echo(f"user {name} {'enabled' if active else 'disabled'}")
+
+
+@token_app.command("add")
+def token_add(name: str, label: Optional[str] = typer.Option(None, help="what the token is for"),
+              scope: str = typer.Option("full", help="full, or read (GET requests only)")) -> None:
+    """Print a new API token for user NAME (last line of output)."""
+    from siaga112.auth.accounts import create_token
+    from siaga112.errors import DomainError
+
+    ctx = _prepare(Settings())
+    try:
+        with ctx.db.transaction() as conn:
+            _, token = create_token(ctx, None, name=label or f"{name} token", scope=scope,
+                                    username=name, conn=conn, actor=_cli_actor())
     except DomainError as exc:
         _fail(f"cannot issue token: {exc.message}")
     typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(user: Optional[str] = typer.Option(None, "--user", help="only this user's tokens"),
+               all_: bool = typer.Option(False, "--all", help="include revoked tokens")) -> None:
+    """Tokens with their name, scope and last use (never the token itself)."""
+    from siaga112.auth.accounts import list_tokens
+
+    ctx = _prepare(Settings())
+    with ctx.db.transaction(write=False) as conn:
+        tokens = list_tokens(conn, None, username=user, include_revoked=all_)
+    typer.echo(f"{'id':>5}  {'user':<14} {'scope':<5} {'last used':<20} {'revoked':<20} name")
+    for t in tokens:
+        fmt = lambda d: d.strftime("%Y-%m-%d %H:%M:%S") if d else "-"  # noqa: E731
+        typer.echo(f"{t.id:>5}  {t.username:<14} {t.scope:<5} {fmt(t.last_used_at):<20} "
+                   f"{fmt(t.revoked_at):<20} {t.name}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke token TOKEN_ID (see `token list`); it stops working at once."""
+    from siaga112.auth.accounts import revoke_token
+    from siaga112.errors import DomainError
+
+    ctx = _prepare(Settings())
+    try:
+        with ctx.db.transaction() as conn:
+            info = revoke_token(ctx, None, token_id, conn=conn, actor=_cli_actor())
+    except DomainError as exc:
+        _fail(f"cannot revoke token {token_id}: {exc.message}")
+    typer.echo(f"token {info.id} ({info.username}: {info.name}) revoked")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain; exit 1 naming the first broken entry."""
+    from siaga112.audit.service import verify
+
+    ctx = _prepare(Settings())
+    with ctx.db.transaction(write=False) as conn:
+        result = verify(conn)
+    if result.broken is not None:
+        _fail(f"audit trail BROKEN at {result.broken} "
+              f"({result.entries} entries verified before it)")
+    # The head can be written down elsewhere: cutting entries off the end leaves a valid chain,
+    # and only a head recorded earlier shows that it is now shorter.
+    typer.echo(f"audit trail OK: {result.entries} entries; head {result.head_id} {result.head_hash}")
+
+
+@retention_app.command("apply")
+def retention_apply(days: int = typer.Option(..., "--days", min=1, help="keep personal data this many days"),
+                    dry_run: bool = typer.Option(False, "--dry-run", help="count, change nothing")) -> None:
+    """Anonymise callers' data of incidents closed/cancelled more than DAYS ago (and their calls)."""
+    from siaga112.privacy.retention import apply_retention
+
+    ctx = _prepare(Settings())
+    with ctx.db.transaction() as conn:
+        result = apply_retention(conn, days=days, dry_run=dry_run, actor=_cli_actor())
+    verb = "would anonymise" if dry_run else "anonymised"
+    typer.echo(f"{verb} {result.incidents} incidents, {result.calls} calls, "
+               f"{result.notes} timeline texts older than {days} days")
 
 
 @sop_app.command("check")

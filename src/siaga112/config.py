@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     public_rate_per_minute: int = Field(default=30, ge=1)
     public_misses_per_10_minutes: int = Field(default=10, ge=1)
 
+    # Login throttling, counted in the database so every process agrees: this many failed
+    # passwords within the window lock the username (or the address) until they age out.
+    login_max_failures_per_user: int = Field(default=5, ge=1)
+    login_max_failures_per_remote: int = Field(default=20, ge=1)
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
+    # Requests per minute per client address (in-process token buckets; see docs/security.md).
+    rate_limit_login_per_minute: int = Field(default=10, ge=1)
+    rate_limit_public_per_minute: int = Field(default=60, ge=1)
+    # Rate limits on or off (benchmarks and the load generator send from one address).
+    rate_limits: bool = True
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

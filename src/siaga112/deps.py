@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import secrets
-import threading
+from dataclasses import replace
 
-from cachetools import TTLCache
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from siaga112.auth import cache
 from siaga112.auth.service import Principal, hash_token, principal_for_token, touch_token
 from siaga112.auth.sessions import (CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, WebSession,
                                     session_for_cookie, touch_session)
 from siaga112.context import Context
-from siaga112.errors import Unauthorized
+from siaga112.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -24,25 +24,28 @@ async def get_ctx(request: Request) -> Context:
     return request.app.state.ctx
 
 
-# Machine clients send a token with every request; looking it up each time was a tenth of the
-# intake's CPU. A revoked or disabled token stops working within this many seconds.
-PRINCIPAL_CACHE_SECONDS = 5
-_principals: TTLCache = TTLCache(maxsize=4096, ttl=PRINCIPAL_CACHE_SECONDS)
-_principals_lock = threading.Lock()
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def client_address(request: Request) -> str | None:
+    """The peer address (behind a proxy, uvicorn's --proxy-headers makes it the client's)."""
+    return request.client.host if request.client else None
 
 
 async def current_principal(request: Request,
                             credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
                             ctx: Context = Depends(get_ctx)) -> Principal:
-    """The user behind the bearer token, or the console's session cookie; 401 without either."""
+    """The user behind the bearer token or the console's session cookie, with this request's
+    address; 401 without either."""
     if credentials is None or not credentials.credentials:
         return await _session_principal(request, ctx)
     key = (id(ctx), hash_token(credentials.credentials))
-    with _principals_lock:
-        cached = _principals.get(key)
-    if cached is not None:
-        return cached
-    return await run_in_threadpool(_load_principal, ctx, credentials.credentials, key)
+    who = cache.get(key)
+    if who is None:
+        who = await run_in_threadpool(_load_principal, ctx, credentials.credentials, key)
+    if who.scope == "read" and request.method not in READ_METHODS:
+        raise Forbidden("this token is read-only")
+    return replace(who, remote=client_address(request))
 
 
 async def _session_principal(request: Request, ctx: Context) -> Principal:
@@ -58,17 +61,17 @@ async def _session_principal(request: Request, ctx: Context) -> Principal:
         sent = request.headers.get(CSRF_HEADER) or ""
         if not secrets.compare_digest(sent, session.csrf_token):
             raise Unauthorized("missing or wrong X-CSRF-Token for a session request")
-    return session.principal
+    return replace(session.principal, remote=client_address(request))
 
 
 def _load_principal(ctx: Context, token: str, key: tuple) -> Principal:
+    generation = cache.generation()
     with ctx.db.transaction(write=False) as conn:
         who, stale = principal_for_token(conn, token)
     if stale and who.token_id is not None:
         with ctx.db.transaction() as conn:
             touch_token(conn, who.token_id)
-    with _principals_lock:
-        _principals[key] = who
+    cache.put(key, who, generation)
     return who
 
 

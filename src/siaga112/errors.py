@@ -27,6 +27,24 @@ class Unauthorized(DomainError):
     status_code = 401
 
 
+class TooManyRequests(DomainError):
+    """Throttled: a locked login or a rate limit; says when to try again."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after + 0.999))
+        self.headers = {"Retry-After": str(self.retry_after)}
+
+    def body(self) -> dict:
+        return {"detail": self.message, "retry_after": self.retry_after}
+
+
+class LoginLocked(TooManyRequests):
+    """Too many wrong passwords for this username or from this address; temporary."""
+
+
 class Conflict(DomainError):
     status_code = 409
 

@@ -46,6 +46,9 @@ class EventName(StrEnum):
     CALL_LOCATION = "call.location"
     NUMBER_BLOCK_PROPOSED = "number_block.proposed"
     NUMBER_BLOCK_CHANGED = "number_block.changed"
+    # Internal: a user was disabled or a token revoked. Never sent to a stream; every process's
+    # live hub purges its cached principals and closes that user's streams when it reads one.
+    AUTH_REVOKED = "auth.revoked"
 
 
 _INSERT_EVENT = FastInsert(event_log)

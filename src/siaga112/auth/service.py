@@ -10,10 +10,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import Connection, insert, select, update
 
+from siaga112.audit import service as audit
 from siaga112.db import utcnow
 from siaga112.errors import InvalidField, Unauthorized
 from siaga112.models import agencies, api_tokens, users
-from siaga112.models.user import ROLES
+from siaga112.models.user import ROLES, TOKEN_SCOPES
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "s112_"
@@ -29,6 +30,10 @@ class Principal:
     role: str
     agency_code: str | None
     token_id: int | None = None
+    # What the credential allows: "full", or "read" (GET only) for a read-only API token.
+    scope: str = "full"
+    # Where this request came from (the client address); per request, for the audit trail.
+    remote: str | None = None
 
     @property
     def sees_everything(self) -> bool:
@@ -42,7 +47,8 @@ def hash_token(token: str) -> str:
 
 
 def create_user(conn: Connection, *, username: str, role: str, agency_code: str | None = None,
-                password: str | None = None, full_name: str | None = None) -> int:
+                password: str | None = None, full_name: str | None = None,
+                who: Principal | None = None, actor: str = "system") -> int:
     """Add a user; a dispatcher must name the agency it works for."""
     username = username.strip()
     if not username:
@@ -60,37 +66,62 @@ def create_user(conn: Connection, *, username: str, role: str, agency_code: str 
         username=username, role=role, agency_code=agency_code, full_name=full_name,
         password_hash=_hasher.hash(password) if password else None, active=True,
         created_at=utcnow()))
-    return int(result.inserted_primary_key[0])
+    user_id = int(result.inserted_primary_key[0])
+    audit.record(conn, who, "user.created", "user", str(user_id),
+                 detail={"username": username, "role": role, "agency_code": agency_code},
+                 actor=actor)
+    return user_id
+
+
+# Checked against when the username does not exist, so a miss costs what a wrong password does
+# and response times do not tell which usernames exist.
+_DUMMY_HASH = _hasher.hash("siaga112 no such user")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
 
 
 def verify_password(conn: Connection, username: str, password: str) -> Principal | None:
-    """The user if the password matches an active account, else None."""
+    """The user if the password matches an active account, else None (rehashing old parameters)."""
     row = conn.execute(select(users).where(users.c.username == username,
                                            users.c.active.is_(True))).first()
     if row is None or not row.password_hash:
+        try:
+            _hasher.verify(_DUMMY_HASH, password + "x")
+        except VerificationError:
+            pass
         return None
     try:
         _hasher.verify(row.password_hash, password)
     except VerificationError:
         return None
+    if _hasher.check_needs_rehash(row.password_hash):
+        conn.execute(update(users).where(users.c.id == row.id)
+                     .values(password_hash=_hasher.hash(password)))
     return Principal(row.id, row.username, row.role, row.agency_code)
 
 
-def issue_token(conn: Connection, *, username: str, name: str | None = None) -> str:
+def issue_token(conn: Connection, *, username: str, name: str | None = None,
+                scope: str = "full") -> str:
     """A new API token for the user; only its hash is stored."""
     row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
     if row is None:
         raise InvalidField("username", f"no user {username!r}")
+    if scope not in TOKEN_SCOPES:
+        raise InvalidField("scope", f"unknown scope {scope!r}; one of {', '.join(TOKEN_SCOPES)}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     conn.execute(insert(api_tokens).values(user_id=row.id, name=name or f"{username} token",
-                                           token_hash=hash_token(token), created_at=utcnow()))
+                                           token_hash=hash_token(token), created_at=utcnow(),
+                                           scope=scope))
     return token
 
 
 def principal_for_token(conn: Connection, token: str) -> tuple[Principal, bool]:
     """The token's user, and whether its last-used time is stale enough to refresh."""
     row = conn.execute(
-        select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.id.label("user_id"),
+        select(api_tokens.c.id, api_tokens.c.last_used_at, api_tokens.c.scope,
+               users.c.id.label("user_id"),
                users.c.username, users.c.role, users.c.agency_code)
         .join(users, users.c.id == api_tokens.c.user_id)
         .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None),
@@ -98,7 +129,7 @@ def principal_for_token(conn: Connection, token: str) -> tuple[Principal, bool]:
     if row is None:
         raise Unauthorized("invalid or revoked token")
     stale = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
-    return Principal(row.user_id, row.username, row.role, row.agency_code, row.id), stale
+    return Principal(row.user_id, row.username, row.role, row.agency_code, row.id, row.scope), stale
 
 
 def touch_token(conn: Connection, token_id: int) -> None:

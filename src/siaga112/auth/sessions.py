@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from siaga112.auth.service import Principal
 from siaga112.db import utcnow
@@ -58,7 +58,10 @@ def session_for_cookie(conn: Connection, token: str) -> WebSession | None:
                users.c.id.label("user_id"), users.c.username, users.c.role, users.c.agency_code)
         .join(users, users.c.id == web_sessions.c.user_id)
         .where(web_sessions.c.id == _hash(token), web_sessions.c.revoked_at.is_(None),
-               web_sessions.c.expires_at > now, users.c.active.is_(True))).first()
+               web_sessions.c.expires_at > now, users.c.active.is_(True),
+               # A password change ends every session opened before it.
+               or_(users.c.password_changed_at.is_(None),
+                   users.c.password_changed_at <= web_sessions.c.created_at))).first()
     if row is None or now - row.last_seen_at > IDLE_TIMEOUT:
         return None
     return WebSession(Principal(row.user_id, row.username, row.role, row.agency_code),

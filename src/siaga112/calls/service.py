@@ -5,6 +5,7 @@ import uuid
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from siaga112.audit import service as audit
 from siaga112.auth.permissions import CREATE_ROLES, readable_incidents, require_role
 from siaga112.auth.service import Principal
 from siaga112.calls.schemas import CallCreate, CallerHistory, CallRead, OpenIncidentBrief
@@ -38,6 +39,9 @@ def record_call(ctx: Context, who: Principal, data: CallCreate, *, conn: Connect
         incident_id=data.incident_id, transferred_to=data.transferred_to, note=data.note,
         taken_by=who.user_id, created_at=now)
     conn.execute(insert(calls).values(**values))
+    audit.record(conn, who, "call.recorded", "call", call_id,
+                 detail={"outcome": data.outcome, "channel": data.channel,
+                         **({"incident_id": data.incident_id} if data.incident_id else {})})
     return CallRead.model_validate(values)
 
 
@@ -55,6 +59,10 @@ def caller_history(ctx: Context, who: Principal, raw_phone: str, *, conn: Connec
                              .where(incidents.c.caller_phone == phone,
                                     incidents.c.status.in_(OPEN_STATUSES), readable_incidents(who))
                              .order_by(incidents.c.created_at.desc())).all()
+    # The number itself never enters the audit trail; its keyed digest finds these entries.
+    audit.record(conn, who, "caller.history_viewed", "caller",
+                 audit.caller_ref(ctx.settings, phone),
+                 detail={"calls": len(recent)})
     return CallerHistory(
         phone=phone,
         calls=[CallRead.model_validate(r, from_attributes=True) for r in recent],

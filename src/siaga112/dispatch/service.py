@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from siaga112.audit import service as audit
 from siaga112.auth.permissions import require_agency_action
 from siaga112.auth.service import Principal
 from siaga112.context import Context
@@ -83,6 +84,8 @@ def acknowledge(ctx: Context, who: Principal, incident_id: str, agency_code: str
     append_timeline(conn, incident_id, "acknowledged", who=who, at=now, public=True,
                     agency_code=agency_code, text=f"{agency_code} menerima laporan")
     _announce(ctx, conn, who, incident, row, EventName.ASSIGNMENT_ACKNOWLEDGED, now)
+    audit.record(conn, who, "assignment.acknowledged", "incident", incident_id,
+                 detail={"agency_code": agency_code})
     return get_incident(ctx, who, incident_id, conn=conn)
 
 
@@ -111,6 +114,8 @@ def dispatch_unit(ctx: Context, who: Principal, incident_id: str, agency_code: s
     announce_unit(ctx, conn, unit_id)
     if incident.status == "new":
         set_incident_status(ctx, conn, who, incident, "dispatched", now=now)
+    audit.record(conn, who, "assignment.dispatched", "incident", incident_id,
+                 detail={"agency_code": agency_code, "unit_id": unit_id})
     return get_incident(ctx, who, incident_id, conn=conn)
 
 
@@ -136,6 +141,8 @@ def progress(ctx: Context, who: Principal, incident_id: str, agency_code: str, n
         announce_unit(ctx, conn, row.unit_id)
     if new_status == "on_scene" and incident.status in ("new", "dispatched"):
         set_incident_status(ctx, conn, who, incident, "on_scene", now=now)
+    audit.record(conn, who, "assignment.progress", "incident", incident_id,
+                 detail={"agency_code": agency_code, "status": new_status})
     return get_incident(ctx, who, incident_id, conn=conn)
 
 
@@ -150,6 +157,8 @@ def decline(ctx: Context, who: Principal, incident_id: str, agency_code: str, re
     append_timeline(conn, incident_id, "declined", who=who, at=now, agency_code=agency_code,
                     text=f"{agency_code} menolak: {reason}")
     _announce(ctx, conn, who, incident, row, EventName.ASSIGNMENT_DECLINED, now, reason=reason)
+    audit.record(conn, who, "assignment.declined", "incident", incident_id,
+                 detail={"agency_code": agency_code})
     return get_incident(ctx, who, incident_id, conn=conn)
 
 
@@ -184,4 +193,6 @@ def request_support(ctx: Context, who: Principal, incident_id: str, agency_code:
                                                  assignments.c.agency_code == agency_code)).one()
     _announce(ctx, conn, who, incident, row, EventName.ASSIGNMENT_CREATED, now, reason=reason)
     announce_incident(ctx, conn, who, incident_id, EventName.INCIDENT_UPDATED, {"change": "support"})
+    audit.record(conn, who, "assignment.support_requested", "incident", incident_id,
+                 detail={"agency_code": agency_code})
     return get_incident(ctx, who, incident_id, conn=conn)

@@ -44,8 +44,7 @@ def list_incidents(status: str | None = None, agency_code: str | None = None,
 @router.get("/{incident_id}", response_model=IncidentRead)
 def get_incident(incident_id: str, who: Principal = Depends(current_principal),
                  ctx: Context = Depends(get_ctx)):
-    with ctx.db.transaction(write=False) as conn:
-        return service.get_incident(ctx, who, incident_id, conn=conn, with_timeline=True)
+    return service.read_incident(ctx, who, incident_id)
 
 
 @router.post("/{incident_id}/status", response_model=IncidentRead)

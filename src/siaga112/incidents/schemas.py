@@ -18,6 +18,14 @@ TYPE_CODE = r"^[A-Z][A-Z0-9-]{0,31}$"
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, v: object) -> object:
+        # PostgreSQL text cannot hold NUL; refused here it is a 422 naming the field, not a 500.
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("NUL characters are not allowed")
+        return v
+
 
 class CallerIn(Strict):
     phone: str | None = Field(default=None, max_length=32)

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from siaga112.audit import service as audit
 from siaga112.auth.permissions import (COMMAND_ROLES, CREATE_ROLES, readable_incidents,
                                        require_role, sees_caller)
 from siaga112.auth.service import Principal
@@ -216,7 +217,11 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
     if idempotency_key is not None:
         earlier = _claim_idempotency_key(conn, who, idempotency_key, _hash_request(data), incident_id)
         if earlier is not None:
-            return IntakeResult(get_incident(ctx, who, earlier, conn=conn), created=False)
+            incident = get_incident(ctx, who, earlier, conn=conn)
+            if incident.caller is not None:
+                audit.record(conn, who, "incident.viewed", "incident", earlier,
+                             detail={"replayed": True})
+            return IntakeResult(incident, created=False)
 
     sop = ctx.sop
     now = utcnow()
@@ -300,6 +305,8 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
                for a in assignment_reads]
     record_events(conn, ctx.db, events, batch=rows)
     rows.write(conn)
+    audit.record(conn, who, "incident.created", "incident", incident_id,
+                 detail={"ticket": ticket, "type_code": itype.code, "channel": data.channel})
     return IntakeResult(incident, created=True)
 
 
@@ -326,9 +333,9 @@ def event_summary(incident: IncidentRead) -> dict[str, Any]:
 
 
 def _to_read(who: Principal, row: Any, assignment_rows: list[Any],
-             timeline_rows: list[Any] | None = None) -> IncidentRead:
+             timeline_rows: list[Any] | None = None, *, caller: bool = True) -> IncidentRead:
     roles = {a.agency_code: a.role for a in assignment_rows}
-    show_caller = sees_caller(who, roles)
+    show_caller = caller and sees_caller(who, roles)
     confidence = row.classification_confidence
     return IncidentRead(
         id=row.id, ticket=row.ticket, status=row.status, type_code=row.type_code,
@@ -387,6 +394,17 @@ def get_incident(ctx: Context, who: Principal, incident_id: str, *, conn: Connec
     return _to_read(who, row, _assignment_rows(conn, [incident_id])[incident_id], timeline)
 
 
+def read_incident(ctx: Context, who: Principal, incident_id: str) -> IncidentRead:
+    """One incident with its timeline; a view that shows the caller is audited before it is shown."""
+    with ctx.db.transaction(write=False) as conn:
+        incident = get_incident(ctx, who, incident_id, conn=conn, with_timeline=True)
+    if incident.caller is not None and (incident.caller.phone or incident.caller.name):
+        with ctx.db.transaction() as conn:
+            audit.record(conn, who, "incident.viewed", "incident", incident_id,
+                         detail={"ticket": incident.ticket})
+    return incident
+
+
 def _encode_cursor(created_at: datetime, incident_id: str) -> str:
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{incident_id}".encode()).decode()
 
@@ -428,7 +446,9 @@ def list_incidents(ctx: Context, who: Principal, *, conn: Connection, status: st
                         .limit(limit + 1)).all()
     page, more = rows[:limit], len(rows) > limit
     by_incident = _assignment_rows(conn, [r.id for r in page])
-    return IncidentPage(items=[_to_read(who, r, by_incident[r.id]) for r in page],
+    # Lists never carry the caller: a queue or map needs the situation, and each view of a
+    # caller's identity is then one audited read of one incident (read_incident).
+    return IncidentPage(items=[_to_read(who, r, by_incident[r.id], caller=False) for r in page],
                         next_cursor=_encode_cursor(page[-1].created_at, page[-1].id) if more else None)
 
 
@@ -500,6 +520,8 @@ def change_status(ctx: Context, who: Principal, incident_id: str, new_status: st
         if own in (None, "declined", "cancelled"):
             raise Forbidden(f"{who.agency_code} no longer works on this incident")
     set_incident_status(ctx, conn, who, row, new_status, now=utcnow(), note=note)
+    audit.record(conn, who, "incident.status_changed", "incident", incident_id,
+                 detail={"from": row.status, "to": new_status})
     return get_incident(ctx, who, incident_id, conn=conn)
 
 
@@ -515,6 +537,7 @@ def add_note(ctx: Context, who: Principal, incident_id: str, text: str, public: 
     conn.execute(update(incidents).where(incidents.c.id == incident_id).values(updated_at=now))
     announce_incident(ctx, conn, who, incident_id, EventName.INCIDENT_UPDATED,
                       {"change": "note", "public": public})
+    audit.record(conn, who, "incident.note_added", "incident", incident_id, detail={"public": public})
     return get_incident(ctx, who, incident_id, conn=conn, with_timeline=True)
 
 
@@ -567,4 +590,6 @@ def reroute(ctx: Context, who: Principal, incident_id: str, type_code: str, prio
                       "type_code": type_code, "ack_due_at": ack_due.isoformat()},
                      incident_id=incident_id, agencies={c, ctx.sop.command_agency})
     announce_incident(ctx, conn, who, incident_id, EventName.INCIDENT_UPDATED, {"change": "rerouted"})
+    audit.record(conn, who, "incident.rerouted", "incident", incident_id, detail={
+        "from": f"{row.type_code} P{row.priority}", "to": f"{type_code} P{new_priority}"})
     return get_incident(ctx, who, incident_id, conn=conn)

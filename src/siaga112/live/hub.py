@@ -19,7 +19,8 @@ from sqlalchemy import Connection, func, select
 
 from siaga112.auth.service import Principal
 from siaga112.context import Context
-from siaga112.events import NOTIFY_CHANNEL, sequence_events
+from siaga112.auth import cache
+from siaga112.events import NOTIFY_CHANNEL, EventName, sequence_events
 from siaga112.models import event_log
 
 log = structlog.get_logger(__name__)
@@ -32,9 +33,14 @@ class LiveEvent:
     name: str
     agencies: str  # " DAMKAR BPBD " — who besides staff may see it
     frame: bytes   # the SSE frame, encoded once for every stream
+    # For auth.revoked (internal, never streamed): the user id and token id it revokes.
+    revokes: tuple[int | None, int | None] | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> "LiveEvent":
+        if row.name == EventName.AUTH_REVOKED:
+            return cls(row.position, row.name, row.agencies, b"",
+                       (row.data.get("user_id"), row.data.get("token_id")))
         data = json.dumps({**row.data, "event_at": row.at.isoformat()}, separators=(",", ":"),
                           ensure_ascii=False)
         frame = f"id: {row.position}\nevent: {row.name}\ndata: {data}\n\n".encode()
@@ -43,6 +49,8 @@ class LiveEvent:
 
 def visible_to(who: Principal, event: LiveEvent) -> bool:
     """The stream's share of the event log: staff everything, an agency what names it."""
+    if event.revokes is not None:
+        return False
     if who.sees_everything:
         return True
     if who.role == "integration" or not who.agency_code:
@@ -171,6 +179,8 @@ class LiveHub:
                     for event in events:
                         self.recent.append(event)
                         self.position = event.id
+                        if event.revokes is not None:
+                            self._revoke(*event.revokes)
                         for sub in list(self.subscriptions):
                             sub.offer(event)
                     if len(events) < 1000:
@@ -179,6 +189,15 @@ class LiveHub:
                 log.warning("live_hub_read_failed", error=type(exc).__name__)
                 await asyncio.sleep(0.5)
                 self._wake.set()
+
+    def _revoke(self, user_id: int | None, token_id: int | None) -> None:
+        """A disabled user's or revoked token's streams end now; cached principals are dropped."""
+        cache.purge(user_id=user_id, token_id=token_id)
+        for sub in list(self.subscriptions):
+            if (user_id is not None and sub.who.user_id == user_id) or \
+                    (token_id is not None and sub.who.token_id == token_id):
+                sub.close()
+                self.subscriptions.discard(sub)
 
     def subscribe(self, who: Principal, last_event_id: int | None) -> tuple[Subscription, AsyncIterator[list[LiveEvent]]]:
         """Register a stream; returns it with its backlog (after `last_event_id`) in chunks."""

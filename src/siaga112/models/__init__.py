@@ -2,6 +2,7 @@
 from siaga112.db import metadata
 from siaga112.models.agency import agencies, incident_types, priorities, sop_routes
 from siaga112.models.assignment import assignments
+from siaga112.models.audit import audit_log, login_attempts
 from siaga112.models.call import calls
 from siaga112.models.citizen import (aml_locations, call_sessions, citizen_reports, handovers,
                                      inbound_messages, notification_cursor, notification_optouts,
@@ -24,4 +25,5 @@ __all__ = [
     "number_blocks", "number_block_audit", "handovers", "open311_requests",
     "notification_subscriptions", "notification_outbox", "notification_optouts",
     "notification_cursor",
+    "audit_log", "login_attempts",
 ]

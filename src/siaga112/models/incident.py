@@ -35,6 +35,8 @@ incidents = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
+    # Set when retention removed the caller's data; statistics columns stay.
+    Column("anonymised_at", UTCDateTime),
     CheckConstraint("status IN ('new','dispatched','on_scene','resolved','closed','cancelled')",
                     name="status"),
     CheckConstraint("priority BETWEEN 1 AND 4", name="priority"),

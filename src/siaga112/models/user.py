@@ -15,6 +15,9 @@ users = Table(
     Column("password_hash", Text),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Browser sessions created before either of these are no longer valid.
+    Column("disabled_at", UTCDateTime),
+    Column("password_changed_at", UTCDateTime),
     CheckConstraint("role IN ('admin','call_taker','commander','dispatcher','viewer','integration')",
                     name="role"),
     CheckConstraint("role != 'dispatcher' OR agency_code IS NOT NULL", name="dispatcher_agency"),
@@ -29,4 +32,8 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+    # full: whatever the user may do; read: GET only (dashboards, reporting tools).
+    Column("scope", String(8), nullable=False, default="full", server_default="full"),
+    CheckConstraint("scope IN ('full','read')", name="scope"),
 )
+TOKEN_SCOPES = ("full", "read")

@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from siaga112.audit import service as audit
 from siaga112.auth.permissions import COMMAND_ROLES, readable_units_agency, require_agency_action
 from siaga112.auth.service import Principal
 from siaga112.context import Context
@@ -150,6 +151,8 @@ def create_unit(ctx: Context, who: Principal, data: UnitCreate, *, conn: Connect
         status="available", capabilities=data.capabilities, home_station=data.home_station,
         home_lat=data.home_lat, home_lon=data.home_lon, updated_at=now))
     announce_unit(ctx, conn, unit_id)
+    audit.record(conn, who, "unit.created", "unit", unit_id,
+                 detail={"call_sign": data.call_sign, "agency_code": data.agency_code})
     return get_unit(ctx, who, unit_id, conn=conn)
 
 
@@ -173,6 +176,7 @@ def update_unit(ctx: Context, who: Principal, unit_id: str, data: UnitUpdate, *,
     if values:
         conn.execute(update(units).where(units.c.id == unit_id).values(updated_at=utcnow(), **values))
         announce_unit(ctx, conn, unit_id)
+        audit.record(conn, who, "unit.updated", "unit", unit_id, detail={"fields": sorted(values)})
     return get_unit(ctx, who, unit_id, conn=conn)
 
 
@@ -218,6 +222,8 @@ def change_status(ctx: Context, who: Principal, unit_id: str, new_status: str, n
                         + (f": {note}" if note else ""),
                         data={"unit_id": unit_id, "from": unit.status, "to": new_status})
     announce_unit(ctx, conn, unit_id)
+    audit.record(conn, who, "unit.status", "unit", unit_id,
+                 detail={"call_sign": unit.call_sign, "from": unit.status, "to": new_status})
     return get_unit(ctx, who, unit_id, conn=conn)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -10,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from siaga112.auth.service import Principal
 from siaga112.auth.sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, WebSession
 from siaga112.context import Context
-from siaga112.deps import get_ctx, lookup_session
+from siaga112.deps import client_address, get_ctx, lookup_session
 from siaga112.errors import DomainError, Forbidden
 
 CSRF_FIELD = "csrf_token"
@@ -45,6 +46,7 @@ async def web_session(request: Request, ctx: Context = Depends(get_ctx)) -> WebS
     if request.method not in SAFE_METHODS and not await csrf_ok(request, session):
         raise Forbidden("the form is stale or came from another site; reload the page")
     request.state.csrf_token = session.csrf_token
+    session = replace(session, principal=replace(session.principal, remote=client_address(request)))
     request.state.principal = session.principal
     return session
 

@@ -8,10 +8,13 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from siaga112.auth.service import Principal, verify_password
+from siaga112.auth.accounts import authenticate
+from siaga112.auth.service import Principal
 from siaga112.auth.sessions import SESSION_COOKIE, create_session, end_session
 from siaga112.context import Context
-from siaga112.deps import get_ctx, lookup_session
+from siaga112.deps import client_address, get_ctx, lookup_session
+from siaga112.errors import LoginLocked, Unauthorized
+from siaga112.security.ratelimit import rate_limit
 from siaga112.web.deps import page_principal, web_session
 from siaga112.web.templating import DATA_DIR, LANG_COOKIE, LANGUAGES, pages_of
 
@@ -51,21 +54,29 @@ def login_form(request: Request, next: str | None = None):
     return pages_of(request).render(request, "login.html", next=_safe_next(next), error=None)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(rate_limit("login", "rate_limit_login_per_minute"))])
 def login(request: Request, username: str = Form(""), password: str = Form(""),
           next: str | None = Form(None), ctx: Context = Depends(get_ctx)):
     pages = pages_of(request)
-    remote = request.client.host if request.client else None
-    with ctx.db.transaction() as conn:
-        who = verify_password(conn, username.strip(), password) if username and password else None
-        # Machine accounts have no console.
-        if who is not None and who.role == "integration":
-            who = None
-        if who is not None:
-            token = create_session(conn, who, remote_addr=remote)
+    remote = client_address(request)
+    try:
+        # Throttled per username and per address, and audited, by the accounts service.
+        who = authenticate(ctx, username, password, remote) if username and password else None
+    except Unauthorized:
+        who = None
+    except LoginLocked as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        return pages.render(request, "login.html", status_code=429, next=_safe_next(next),
+                            error=pages.gettext(request, "Terlalu banyak percobaan gagal; coba lagi "
+                                                "dalam beberapa menit.") + f" ({minutes} min)")
+    # Machine accounts have no console.
+    if who is not None and who.role == "integration":
+        who = None
     if who is None:
         return pages.render(request, "login.html", status_code=401, next=_safe_next(next),
                             error=pages.gettext(request, "Nama pengguna atau kata sandi salah."))
+    with ctx.db.transaction() as conn:
+        token = create_session(conn, who, remote_addr=remote)
     response = RedirectResponse(_safe_next(next) or landing_for(who), 303)
     secure = request.url.scheme == "https" or ctx.settings.cookie_secure
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure,

@@ -1,0 +1,47 @@
+"""GET /api/v1/audit: the administrator's search of the audit trail."""
+from __future__ import annotations
+
+import json
+import re
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
+
+from siaga112.audit import service
+from siaga112.audit.schemas import AuditEntryRead, AuditPage
+from siaga112.auth.permissions import require_role
+from siaga112.auth.service import Principal
+from siaga112.context import Context
+from siaga112.deps import current_principal, get_ctx
+from siaga112.phone import normalise_phone
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+AUDITORS = frozenset({"admin"})
+PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{5,}")
+
+
+@router.get("/audit", response_model=AuditPage)
+def search_audit(actor: str | None = Query(default=None, max_length=64),
+                 action: str | None = Query(default=None, max_length=48,
+                                            description="exact, or a prefix ending in '.' or '*'"),
+                 target: str | None = Query(default=None, max_length=64,
+                                            description="an id (incident, user, token, unit) or a "
+                                                        "caller's phone number"),
+                 since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                 cursor: str | None = Query(default=None, max_length=64),
+                 limit: int = Query(default=100, ge=1, le=500),
+                 who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
+    """Newest first. Searching is itself audited: the trail shows who looked at it."""
+    require_role(who, AUDITORS, "read the audit trail")
+    if target and PHONE_LIKE.fullmatch(target):
+        try:
+            target = service.caller_ref(ctx.settings, normalise_phone(target))
+        except ValueError:
+            pass
+    with ctx.db.transaction() as conn:
+        rows, next_cursor = service.search(conn, actor=actor, action=action, target=target,
+                                           since=since, until=until, cursor=cursor, limit=limit)
+        service.record(conn, who, "audit.searched", "audit", None, detail={
+            "actor": actor, "action": action, "results": len(rows)})
+    return AuditPage(items=[AuditEntryRead(**{**r._asdict(), "detail": json.loads(r.detail)})
+                            for r in rows], next_cursor=next_cursor)

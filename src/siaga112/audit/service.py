@@ -1,0 +1,170 @@
+"""The audit trail: who did or saw what, when, from where; append-only and hash-chained.
+
+Each entry's hash covers its own content and the previous entry's hash, so editing, deleting or
+inserting a row anywhere breaks the chain from that row on, and `verify` names it. Writers take
+the chain's head under a lock (PostgreSQL: a transaction advisory lock held to commit; SQLite:
+writers are serialised already), so two transactions can never both extend the same head.
+Details never hold personal data: callers are named by a keyed digest (`caller_ref`).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select
+
+from siaga112.db import utcnow
+from siaga112.errors import InvalidField
+from siaga112.fastsql import FastInsert
+from siaga112.models import audit_log
+
+if TYPE_CHECKING:  # the auth package records its own changes here
+    from siaga112.auth.service import Principal
+
+GENESIS = "0" * 64
+# Serialises chain writers on PostgreSQL (other advisory locks: 112112 migrations, 1120001 events).
+CHAIN_LOCK = 1_120_006
+_HEAD = select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
+_INSERT = FastInsert(audit_log)
+_FIELDS = ("id", "at", "actor_id", "actor", "role", "agency_code", "action", "target_type",
+           "target_id", "remote", "detail", "prev_hash")
+
+
+def _canonical_time(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(values: dict[str, Any]) -> str:
+    """SHA-256 over the entry's fields (including the previous hash) in a fixed form."""
+    content = {k: values[k] for k in _FIELDS}
+    content["at"] = _canonical_time(values["at"])
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_secrets: dict[int, bytes] = {}
+
+
+def caller_ref(settings: Any, phone: str) -> str:
+    """A caller named without their number: an HMAC of it, comparable but not reversible.
+
+    A plain hash of a phone number is reversed by trying every number, hence the key.
+    """
+    key = _secrets.get(id(settings))
+    if key is None:
+        key = _secrets[id(settings)] = settings.resolved_secret_key().encode()
+    digest = hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()
+    return f"caller:{digest[:24]}"
+
+
+def record(conn: Connection, who: "Principal | None", action: str, target_type: str,
+           target_id: str | None = None, *, detail: dict[str, Any] | None = None,
+           actor: str | None = None, remote: str | None = None) -> int:
+    """Append one entry in the caller's transaction (it commits or rolls back with the change).
+
+    Call it as the last write of an action: on PostgreSQL the chain lock is held until commit.
+    `who` is the acting user; `actor` names a non-user (the CLI, a retention job) instead.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
+    head = conn.execute(_HEAD).first()
+    values = {
+        "id": 1 if head is None else head.id + 1,
+        "at": utcnow(),
+        "actor_id": who.user_id if who else None,
+        "actor": (who.username if who else actor or "system")[:64],
+        "role": who.role if who else None,
+        "agency_code": who.agency_code if who else None,
+        "action": action,
+        "target_type": target_type,
+        "target_id": None if target_id is None else str(target_id)[:64],
+        "remote": (remote or (who.remote if who else None) or None),
+        "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                             default=str),
+        "prev_hash": GENESIS if head is None else head.hash,
+    }
+    if values["remote"] is not None:
+        values["remote"] = values["remote"][:64]
+    values["hash"] = entry_hash(values)
+    _INSERT.execute(conn, values)
+    return values["id"]
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    id: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"audit entry {self.id}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    entries: int
+    head_id: int | None
+    head_hash: str
+    broken: ChainBreak | None
+
+
+def verify(conn: Connection, *, chunk: int = 5000) -> VerifyResult:
+    """Walk the chain from the start; the first row whose id, link or hash is wrong is named."""
+    prev_id, prev_hash, count = 0, GENESIS, 0
+    while True:
+        rows = conn.execute(select(audit_log).where(audit_log.c.id > prev_id)
+                            .order_by(audit_log.c.id).limit(chunk)).all()
+        for row in rows:
+            values = row._asdict()
+            if row.id != prev_id + 1:
+                return VerifyResult(count, prev_id or None, prev_hash, ChainBreak(
+                    row.id, f"follows entry {prev_id}: entries {prev_id + 1}..{row.id - 1} are missing"))
+            if row.prev_hash != prev_hash:
+                return VerifyResult(count, prev_id or None, prev_hash, ChainBreak(
+                    row.id, "does not link to the entry before it (a row was deleted or inserted)"))
+            if entry_hash(values) != row.hash:
+                return VerifyResult(count, prev_id or None, prev_hash, ChainBreak(
+                    row.id, "content does not match its hash (the row was edited)"))
+            prev_id, prev_hash, count = row.id, row.hash, count + 1
+        if len(rows) < chunk:
+            return VerifyResult(count, prev_id or None, prev_hash, None)
+
+
+def _encode_cursor(entry_id: int) -> str:
+    return base64.urlsafe_b64encode(str(entry_id).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidField("cursor", "malformed cursor") from None
+
+
+def search(conn: Connection, *, actor: str | None = None, action: str | None = None,
+           target: str | None = None, since: datetime | None = None,
+           until: datetime | None = None, cursor: str | None = None,
+           limit: int = 100) -> tuple[list[Any], str | None]:
+    """Entries newest first; `action` ending in '.' or '*' matches a prefix (e.g. `incident.`)."""
+    query = select(audit_log)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    if action:
+        prefix = action.rstrip("*")
+        query = query.where(audit_log.c.action.startswith(prefix, autoescape=True)
+                            if action.endswith((".", "*")) else audit_log.c.action == action)
+    if target:
+        query = query.where(audit_log.c.target_id == target)
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
+    if until is not None:
+        query = query.where(audit_log.c.at < until)
+    if cursor:
+        query = query.where(audit_log.c.id < _decode_cursor(cursor))
+    rows = conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    return page, _encode_cursor(page[-1].id) if len(rows) > limit else None

@@ -1,0 +1,41 @@
+"""The audit trail and the login attempts that throttling counts."""
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+
+from siaga112.db import UTCDateTime, metadata
+
+# Append-only (a trigger refuses UPDATE and DELETE) and hash-chained: `hash` covers the row's
+# content and `prev_hash`, so an edited, deleted or inserted row breaks the chain at that point.
+# `id` is given by the writer (last id + 1, under the chain lock), so ids have no gaps either.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", Integer),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(16)),
+    Column("agency_code", String(32)),
+    Column("action", String(48), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(64)),
+    Column("remote", String(64)),
+    # Canonical JSON text (sorted keys), hashed exactly as stored; never personal data.
+    Column("detail", Text, nullable=False, default="{}"),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_actor_id", "actor", "id"),
+    Index("ix_audit_log_action_id", "action", "id"),
+    Index("ix_audit_log_target_id", "target_id", "id"),
+    Index("ix_audit_log_at", "at"),
+)
+
+# One row per password check, so every process counts the same failures.
+login_attempts = Table(
+    "login_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("remote", String(64), nullable=False),
+    Column("success", Boolean, nullable=False),
+    Index("ix_login_attempts_username_at", "username", "at"),
+    Index("ix_login_attempts_remote_at", "remote", "at"),
+)

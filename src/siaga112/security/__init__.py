@@ -1,0 +1,1 @@
+"""Defences that apply to every request: security headers, rate limits."""

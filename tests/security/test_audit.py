@@ -1,0 +1,138 @@
+"""The audit trail: every change and every view of a caller is recorded, chained and searchable."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from siaga112.audit.service import entry_hash, verify
+from siaga112.models import audit_log
+from tests_security_helpers import API, cli, create, drop_append_only, entries
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_changes_and_caller_views_are_recorded_with_who_and_where(actors, ctx, incident_body):
+    inc = create(actors["call_taker"], incident_body())
+    damkar = actors["damkar"]
+    assert damkar.post(f"{API}/incidents/{inc['id']}/assignments/DAMKAR/acknowledge").status_code == 200
+    assert actors["pln"].post(f"{API}/incidents/{inc['id']}/assignments/PLN/decline",
+                              json={"reason": "bukan jaringan PLN"}).status_code == 200
+    assert damkar.post(f"{API}/incidents/{inc['id']}/notes", json={"text": "unit menuju"}).status_code == 201
+    assert damkar.get(f"{API}/incidents/{inc['id']}").status_code == 200      # lead: sees the caller
+    assert actors["dinkes"].get(f"{API}/incidents/{inc['id']}").status_code == 200  # support: does not
+    rows = entries(ctx, target=inc["id"])
+    got = [(r.action, r.actor, r.role, r.agency_code) for r in rows]
+    assert got == [
+        ("incident.created", "call_taker", "call_taker", None),
+        ("assignment.acknowledged", "damkar", "dispatcher", "DAMKAR"),
+        ("assignment.declined", "pln", "dispatcher", "PLN"),
+        ("incident.note_added", "damkar", "dispatcher", "DAMKAR"),
+        ("incident.viewed", "damkar", "dispatcher", "DAMKAR"),
+    ]
+    assert all(r.remote == "testclient" for r in rows)  # the client address of each request
+    everything = " ".join(r.detail for r in entries(ctx))
+    assert "+6281234567890" not in everything and "Budi" not in everything
+    assert "bukan jaringan" not in everything  # free text stays in the timeline, not the trail
+
+
+def test_caller_history_is_audited_under_a_digest_of_the_number(actors, ctx, incident_body):
+    create(actors["call_taker"], incident_body())
+    assert actors["call_taker"].get(f"{API}/callers/081234567890").status_code == 200
+    (row,) = [r for r in entries(ctx) if r.action == "caller.history_viewed"]
+    assert row.target_id.startswith("caller:") and "81234567890" not in row.target_id
+    # The administrator finds it by typing the number.
+    found = actors["admin"].get(f"{API}/audit", params={"target": "0812-3456-7890"}).json()["items"]
+    assert [e["action"] for e in found] == ["caller.history_viewed"]
+
+
+def test_admin_searches_the_trail_and_only_the_admin(actors, incident_body):
+    for _ in range(3):
+        create(actors["call_taker"], incident_body())
+    admin = actors["admin"]
+    page = admin.get(f"{API}/audit", params={"actor": "call_taker", "action": "incident.",
+                                              "limit": 2}).json()
+    assert [e["action"] for e in page["items"]] == ["incident.created"] * 2
+    assert page["items"][0]["id"] > page["items"][1]["id"]
+    rest = admin.get(f"{API}/audit", params={"actor": "call_taker", "action": "incident.",
+                                              "cursor": page["next_cursor"]}).json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert admin.get(f"{API}/audit", params={"since": "2000-01-01T00:00:00+08:00",
+                                              "until": "2000-01-02T00:00:00+08:00"}).json()["items"] == []
+    for name in ("commander", "call_taker", "damkar", "viewer", "telephony"):
+        assert actors[name].get(f"{API}/audit").status_code == 403, name
+    searched = admin.get(f"{API}/audit", params={"action": "audit.searched"}).json()["items"]
+    assert searched and searched[0]["actor"] == "admin"
+
+
+def test_verify_passes_then_names_an_edited_a_deleted_and_an_inserted_row(ctx, actors, incident_body):
+    for _ in range(3):
+        create(actors["call_taker"], incident_body())
+    with ctx.db.transaction(write=False) as conn:
+        result = verify(conn)
+    assert result.broken is None and result.entries >= 3
+    drop_append_only(ctx)
+    with ctx.db.transaction(write=False) as conn:
+        ids = [r.id for r in conn.execute(select(audit_log.c.id).order_by(audit_log.c.id))]
+    edited, deleted = ids[-3], ids[-2]
+
+    with ctx.db.transaction() as conn:  # someone quietly changes who did it
+        conn.execute(audit_log.update().where(audit_log.c.id == edited).values(actor="admin"))
+    with ctx.db.transaction(write=False) as conn:
+        assert verify(conn).broken.id == edited and "edited" in verify(conn).broken.problem
+
+    with ctx.db.transaction() as conn:  # ...and the edit is put back, but a row is deleted
+        conn.execute(audit_log.update().where(audit_log.c.id == edited).values(actor="call_taker"))
+        conn.execute(audit_log.delete().where(audit_log.c.id == deleted))
+    with ctx.db.transaction(write=False) as conn:
+        assert verify(conn).broken.id == deleted + 1
+
+    with ctx.db.transaction() as conn:  # a forged row with a correct hash fills the gap
+        prev = conn.execute(select(audit_log).where(audit_log.c.id == deleted - 1)).one()
+        forged = {**prev._asdict(), "id": deleted, "action": "incident.viewed",
+                  "prev_hash": prev.hash}
+        forged["hash"] = entry_hash(forged)
+        conn.execute(audit_log.insert().values(**forged))
+    with ctx.db.transaction(write=False) as conn:
+        broken = verify(conn).broken
+    assert broken.id == deleted + 1 and "does not link" in broken.problem
+
+
+def test_the_database_refuses_to_change_or_delete_audit_rows(ctx, actors, incident_body):
+    create(actors["call_taker"], incident_body())
+    for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="append-only"):
+            with ctx.db.transaction() as conn:
+                conn.execute(text(statement))
+    with ctx.db.transaction(write=False) as conn:
+        assert verify(conn).broken is None
+
+
+def test_audit_verify_command_exits_non_zero_naming_the_row(database_url, tmp_path, ctx, actors,
+                                                            incident_body):
+    create(actors["call_taker"], incident_body())
+    ok = cli(["audit", "verify"], database_url, tmp_path)
+    assert ok.returncode == 0 and "audit trail OK" in ok.stdout, ok.stderr
+    drop_append_only(ctx)
+    with ctx.db.transaction() as conn:
+        last = conn.execute(select(audit_log.c.id).order_by(audit_log.c.id.desc()).limit(1)).scalar_one()
+        conn.execute(audit_log.update().where(audit_log.c.id == last - 1)
+                     .values(detail=json.dumps({"ticket": "XXXX-XXXX"})))
+    bad = cli(["audit", "verify"], database_url, tmp_path)
+    assert bad.returncode == 1 and f"audit entry {last - 1}" in bad.stderr
+
+
+def test_two_writers_never_fork_the_chain(ctx, actors, incident_body):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _: actors["call_taker"].post(f"{API}/incidents", json=incident_body()),
+                             range(24)))
+    assert all(r.status_code == 201 for r in made)
+    with ctx.db.transaction(write=False) as conn:
+        result = verify(conn)
+    assert result.broken is None
+    assert len([r for r in entries(ctx) if r.action == "incident.created"]) == 24

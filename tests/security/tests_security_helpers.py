@@ -1,0 +1,46 @@
+"""Helpers shared by the security tests."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from siaga112.models import audit_log
+
+API = "/api/v1"
+SIAGA112 = Path(sys.executable).parent / "siaga112"
+
+
+def create(actor, body, **kw):
+    response = actor.post(f"{API}/incidents", json=body, **kw)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def entries(ctx, *, target: str | None = None) -> list:
+    query = select(audit_log).order_by(audit_log.c.id)
+    if target:
+        query = query.where(audit_log.c.target_id == target)
+    with ctx.db.transaction(write=False) as conn:
+        return conn.execute(query).all()
+
+
+def drop_append_only(ctx) -> None:
+    """What an intruder with the database owner's rights can do; the chain must still tell."""
+    with ctx.db.transaction() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER audit_log_no_update"))
+            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+
+
+def cli(args: list[str], database_url: str, tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA112_")}
+    env.update(SIAGA112_DATABASE_URL=database_url, SIAGA112_VAR_DIR=str(tmp_path / "var"))
+    return subprocess.run([str(SIAGA112), *args], env=env, input=stdin, capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
