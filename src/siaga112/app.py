@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from siaga112.admin.pages import router as admin_pages
 from siaga112.bootstrap import build_context
 from siaga112.calls.pages import router as calls_pages
 from siaga112.calls.routes import router as calls_router
@@ -27,6 +28,7 @@ from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.reference.routes import router as reference_router
+from siaga112.sop.reload import SopWatcher
 from siaga112.units.routes import router as units_router
 from siaga112.web.deps import LoginRequired
 from siaga112.web.routes import router as web_router
@@ -55,6 +57,10 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                   if settings.escalation_interval_seconds > 0 else None)
         if worker:
             worker.start()
+        sop_watcher = (SopWatcher(ctx, settings.sop_reload_seconds)
+                       if settings.sop_reload_seconds > 0 else None)
+        if sop_watcher:
+            sop_watcher.start()
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
@@ -64,6 +70,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         finally:
             if worker:
                 worker.stop()
+            if sop_watcher:
+                sop_watcher.stop()
             if listener:
                 listener.stop()
             await hub.stop()
@@ -82,7 +90,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.state.pages = Pages(timezone=ctx.sop.timezone, tile_url=settings.tile_url,
                             tile_attribution=settings.tile_attribution)
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
-                   live_router, web_router, calls_pages, dispatch_pages, incident_pages):
+                   live_router, web_router, calls_pages, dispatch_pages, incident_pages, admin_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

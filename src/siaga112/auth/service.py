@@ -63,6 +63,12 @@ def create_user(conn: Connection, *, username: str, role: str, agency_code: str 
     return int(result.inserted_primary_key[0])
 
 
+def set_password(conn: Connection, user_id: int, password: str) -> None:
+    """Replace a user's password (stored as an argon2 hash only)."""
+    conn.execute(update(users).where(users.c.id == user_id)
+                 .values(password_hash=_hasher.hash(password)))
+
+
 def verify_password(conn: Connection, username: str, password: str) -> Principal | None:
     """The user if the password matches an active account, else None."""
     row = conn.execute(select(users).where(users.c.username == username,

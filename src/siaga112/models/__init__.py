@@ -1,6 +1,7 @@
 """Tables, one module per family; importing this package registers them all on `metadata`."""
 from siaga112.db import metadata
-from siaga112.models.agency import agencies, incident_types, priorities, sop_routes
+from siaga112.models.admin import admin_changes
+from siaga112.models.agency import agencies, incident_types, priorities, sop_routes, sop_state
 from siaga112.models.assignment import assignments
 from siaga112.models.call import calls
 from siaga112.models.event_log import event_log
@@ -13,5 +14,5 @@ from siaga112.models.wilayah import wilayah
 __all__ = [
     "metadata", "agencies", "priorities", "incident_types", "sop_routes", "assignments", "calls",
     "event_log", "incidents", "timeline_entries", "idempotency_keys", "units", "users",
-    "api_tokens", "wilayah", "web_sessions",
+    "api_tokens", "wilayah", "web_sessions", "admin_changes", "sop_state",
 ]
