@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.datastructures import QueryParams
 
 from siaga112.admin import service as admin
 from siaga112.admin.schemas import (AgencyUpdate, IncidentTypeUpdate, PriorityUpdate, UserChange,
@@ -161,7 +163,11 @@ async def agency_save(code: str, request: Request, who: Principal = Depends(_adm
 
 
 def _user_filters(request: Request) -> dict:
+    # After an edit, the refreshed list keeps the search the page shows (htmx sends its URL).
     q = request.query_params
+    current = request.headers.get("HX-Current-URL")
+    if not q and current:
+        q = QueryParams(urlsplit(current).query)
     status = q.get("status") or ""
     return {"q": (q.get("q") or "").strip(), "role": q.get("role") or "",
             "agency_code": q.get("agency_code") or "", "status": status}
