@@ -1,4 +1,8 @@
-"""Console sessions for the administration tests: people log in through the login form."""
+"""Console sessions for the administration tests: people log in through the login form.
+
+Not a conftest.py: the suite imports the top-level conftest by name (`from conftest import
+edit`), and a second conftest.py would shadow it. Test modules import these fixtures.
+"""
 from __future__ import annotations
 
 import re
