@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from siaga112.audit.routes import router as audit_router
 from siaga112.auth.routes import router as auth_router
+from siaga112.admin.pages import router as admin_pages
 from siaga112.bootstrap import build_context
 from siaga112.calls.pages import router as calls_pages
 from siaga112.calls.routes import router as calls_router
@@ -33,6 +34,7 @@ from siaga112.places.routes import router as places_router
 from siaga112.reference.routes import router as reference_router
 from siaga112.units.routes import recommendations_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
+from siaga112.sop.reload import SopWatcher
 from siaga112.units.routes import router as units_router
 from siaga112.web.deps import LoginRequired
 from siaga112.web.routes import router as web_router
@@ -73,6 +75,10 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                     if settings.notify_interval_seconds > 0 else None)
         if notifier:
             notifier.start()
+        sop_watcher = (SopWatcher(ctx, settings.sop_reload_seconds)
+                       if settings.sop_reload_seconds > 0 else None)
+        if sop_watcher:
+            sop_watcher.start()
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
@@ -84,6 +90,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                 worker.stop()
             if notifier:
                 notifier.stop()
+            if sop_watcher:
+                sop_watcher.stop()
             if listener:
                 listener.stop()
             await hub.stop()
@@ -105,7 +113,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                    live_router, recommendations_router, places_router, public_router, inbound_router,
                    webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
                    auth_router, audit_router, web_router, calls_pages, dispatch_pages,
-                   incident_pages):
+                   incident_pages, admin_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(RejectNul)

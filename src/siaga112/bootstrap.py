@@ -22,7 +22,7 @@ from siaga112.geo.gazetteer import Gazetteer, default_gazetteer
 from siaga112.models import users, wilayah
 from siaga112.sop.loader import default_sop_path, load_sop
 from siaga112.sop.schemas import Sop
-from siaga112.sop.service import read_sop, sop_is_loaded, store_sop
+from siaga112.sop.service import read_sop, sop_is_loaded, sop_revision, store_sop
 from siaga112.units.service import seed_demo_units
 
 log = structlog.get_logger(__name__)
@@ -122,18 +122,24 @@ def build_context(settings: Settings, *, prepare: bool = True) -> Context:
         seed_reference(db, base)
     with db.transaction(write=False) as conn:
         sop = read_sop(conn, base=base)
+        revision = sop_revision(conn)
     if _routing(sop) != _routing(base):
         # The file only seeds an empty database; afterwards the database is the SOP of record.
         log.warning("sop_file_differs_from_database", file=str(settings.sop_file or default_sop_path()),
                     hint="the database's SOP is used; change it through the administration")
     gazetteer = default_gazetteer()
-    kwargs = {} if settings.classify_threshold is None else {"threshold": settings.classify_threshold}
-    classifier = Classifier(sop.incident_types.values(),
-                            place_names=[p.name for p in gazetteer.places()], **kwargs)
+    classifier = make_classifier(settings, sop, gazetteer)
     bus = LocalBus()
     db.on_commit(bus.wake)
     return Context(settings=settings, db=db, sop=sop, classifier=classifier, gazetteer=gazetteer,
-                   bus=bus)
+                   bus=bus, sop_revision=revision)
+
+
+def make_classifier(settings: Settings, sop: Sop, gazetteer: Gazetteer) -> Classifier:
+    """The classifier for the SOP's incident types (rebuilt when an administrator changes them)."""
+    kwargs = {} if settings.classify_threshold is None else {"threshold": settings.classify_threshold}
+    return Classifier(sop.incident_types.values(),
+                      place_names=[p.name for p in gazetteer.places()], **kwargs)
 
 
 __all__ = ["build_context", "migrate", "seed_demo_users", "Gazetteer"]

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
     # How often the escalation worker looks for missed deadlines; 0 turns the worker off.
     escalation_interval_seconds: float = Field(default=1.0, ge=0)
+    # How often each process checks whether another one changed the SOP; 0 turns the check off.
+    sop_reload_seconds: float = Field(default=2.0, ge=0)
     # Threads per process that run request handlers (see app.lifespan for why so few).
     worker_threads: int = Field(default=16, ge=1, le=100)
     # A unit position older than this is shown as stale and not trusted for recommendations.

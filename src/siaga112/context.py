@@ -19,3 +19,5 @@ class Context:
     classifier: Classifier
     gazetteer: Gazetteer
     bus: LocalBus
+    # Revision of the stored SOP that `sop` and `classifier` were built from (see sop/reload.py).
+    sop_revision: int = 0

@@ -98,7 +98,7 @@ def _user_row(conn: Connection, username: str) -> Any:
     return row
 
 
-def _revoke_everywhere(ctx: Context, conn: Connection, *, user_id: int | None = None,
+def revoke_everywhere(ctx: Context, conn: Connection, *, user_id: int | None = None,
                        token_id: int | None = None) -> None:
     """Cached principals go now; other processes and open event streams follow the event."""
     cache.purge_after_commit(conn, user_id=user_id, token_id=token_id)
@@ -138,7 +138,7 @@ def set_active(ctx: Context, who: Principal | None, username: str, active: bool,
     conn.execute(update(users).where(users.c.id == row.id).values(
         active=active, disabled_at=None if active else now))
     if not active:
-        _revoke_everywhere(ctx, conn, user_id=row.id)
+        revoke_everywhere(ctx, conn, user_id=row.id)
     audit.record(conn, who, "user.enabled" if active else "user.disabled", "user", str(row.id),
                  detail={"username": username}, actor=actor)
     return {"username": username, "active": active}
@@ -208,7 +208,7 @@ def revoke_token(ctx: Context, who: Principal | None, token_id: int, *, conn: Co
         raise Conflict("the token is already revoked")
     now = utcnow()
     conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=now))
-    _revoke_everywhere(ctx, conn, token_id=token_id)
+    revoke_everywhere(ctx, conn, token_id=token_id)
     audit.record(conn, who, "token.revoked", "token", str(token_id),
                  detail={"username": row.username, "name": row.name}, actor=actor)
     return TokenInfo(row.id, row.username, row.name, row.scope, row.created_at, row.last_used_at, now)

@@ -82,6 +82,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def set_password(conn: Connection, user_id: int, password: str) -> None:
+    """Replace a user's password (stored as an argon2 hash only); older sessions end with it."""
+    conn.execute(update(users).where(users.c.id == user_id)
+                 .values(password_hash=_hasher.hash(password), password_changed_at=utcnow()))
+
+
 def verify_password(conn: Connection, username: str, password: str) -> Principal | None:
     """The user if the password matches an active account, else None (rehashing old parameters)."""
     row = conn.execute(select(users).where(users.c.username == username,

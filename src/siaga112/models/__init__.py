@@ -1,6 +1,7 @@
 """Tables, one module per family; importing this package registers them all on `metadata`."""
 from siaga112.db import metadata
-from siaga112.models.agency import agencies, incident_types, priorities, sop_routes
+from siaga112.models.admin import admin_changes
+from siaga112.models.agency import agencies, incident_types, priorities, sop_routes, sop_state
 from siaga112.models.assignment import assignments
 from siaga112.models.audit import audit_log, login_attempts
 from siaga112.models.call import calls
@@ -26,4 +27,5 @@ __all__ = [
     "notification_subscriptions", "notification_outbox", "notification_optouts",
     "notification_cursor",
     "audit_log", "login_attempts",
+    "admin_changes", "sop_state",
 ]

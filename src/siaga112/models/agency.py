@@ -1,7 +1,7 @@
 """Agencies (OPD and partners) and the SOP matrix: priorities, incident types, lead/support routes."""
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
 
-from siaga112.db import JSONType, metadata
+from siaga112.db import JSONType, UTCDateTime, metadata
 
 agencies = Table(
     "agencies", metadata,
@@ -39,4 +39,12 @@ sop_routes = Table(
     Column("role", String(8), nullable=False),  # lead | support
     Column("position", Integer, nullable=False, default=0),
     CheckConstraint("role IN ('lead', 'support')", name="role"),
+)
+
+# One row: bumped by every SOP change, so each server process notices it and reloads its SOP.
+sop_state = Table(
+    "sop_state", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("changed_at", UTCDateTime),
 )

@@ -43,6 +43,22 @@ def parse_sop(text: str, source: str = "SOP") -> Sop:
     return sop
 
 
+def check_sop(sop: Sop) -> list[str]:
+    """Every problem `siaga112 sop check` would report for this in-memory SOP (none: valid).
+
+    The SOP is written out in the file format and read back through the same checker, so an
+    edit made in the administration is held to exactly the rules a file is. Line numbers would
+    point into that temporary text, so only the messages are returned.
+    """
+    from .export import dump_sop
+
+    try:
+        parse_sop(dump_sop(sop))
+    except SopError as exc:
+        return [p.message for p in exc.problems]
+    return []
+
+
 # --- YAML node helpers (ruamel positions are 0-based) -----------------------
 
 

@@ -1,9 +1,10 @@
 """The SOP in the database: written from a validated file at first start, read back as a `Sop`."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
-from siaga112.models import agencies, incident_types, priorities, sop_routes
+from siaga112.db import utcnow
+from siaga112.models import agencies, incident_types, priorities, sop_routes, sop_state
 from siaga112.sop.schemas import Agency, IncidentType, Priority, Sop
 
 # Regency facts that are not editable rows; kept with the SOP version they came from.
@@ -52,8 +53,10 @@ def read_sop(conn: Connection, *, base: Sop | None = None) -> Sop:
     for r in conn.execute(select(incident_types).where(incident_types.c.active.is_(True))
                           .order_by(incident_types.c.code)):
         rs = routes.get(r.code, [])
+        # A lead is kept even if its agency is inactive, so validation names the problem; a
+        # deactivated supporting agency's routes lie dormant until it is active again.
         lead = next((x.agency_code for x in rs if x.role == "lead"), None)
-        support = tuple(x.agency_code for x in rs if x.role == "support")
+        support = tuple(x.agency_code for x in rs if x.role == "support" and x.agency_code in ags)
         types[r.code] = IncidentType(r.code, r.name_id, r.name_en, r.priority, lead, support,
                                      tuple(r.keywords or ()))
     command = next((a.code for a in ags.values() if a.role == "command"), "BPBD")
@@ -62,3 +65,24 @@ def read_sop(conn: Connection, *, base: Sop | None = None) -> Sop:
         "timezone": base.timezone, "bbox": base.bbox}
     return Sop(version=base.version if base else 1, command_agency=command, priorities=prios,
                agencies=ags, incident_types=types, **facts)
+
+
+def sop_revision(conn: Connection) -> int:
+    """The stored SOP's revision; every change bumps it (0 before migration 0008)."""
+    value = conn.execute(select(sop_state.c.revision).where(sop_state.c.id == 1)).scalar()
+    return int(value or 0)
+
+
+def bump_sop_revision(conn: Connection) -> int:
+    """Take the SOP for a change: bump its revision, holding the row until commit.
+
+    On PostgreSQL the row lock orders concurrent administrators, so each reads the SOP as the
+    previous one left it (read-then-write takes a lock); SQLite's BEGIN IMMEDIATE already does.
+    """
+    row = conn.execute(update(sop_state).where(sop_state.c.id == 1)
+                       .values(revision=sop_state.c.revision + 1, changed_at=utcnow())
+                       .returning(sop_state.c.revision)).first()
+    if row is None:
+        conn.execute(insert(sop_state).values(id=1, revision=2, changed_at=utcnow()))
+        return 2
+    return int(row.revision)

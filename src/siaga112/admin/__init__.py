@@ -1,0 +1,1 @@
+"""Administration: agencies, users and roles, incident types and the SOP matrix, and their audit."""
