@@ -252,3 +252,19 @@ def fast_sop_database(request, tmp_path, fast_sop_file):
     _pg_admin(f"CREATE DATABASE {name}")
     yield _pg_url(name), _prepare_template(_pg_url(name), fast_sop_file)
     _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+CHROMIUM = os.environ.get("SIAGA112_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (installed by .ci/run; never downloaded)."""
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run .ci/run or apt-get install chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()

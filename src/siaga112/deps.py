@@ -4,7 +4,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
-from fastapi import Depends, Request
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -16,6 +18,9 @@ from siaga112.context import Context
 from siaga112.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False)
+
+# A row id in a path: larger than the INTEGER column can hold is a 422, not a database error.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 # Both dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the

@@ -8,14 +8,11 @@ import pytest
 
 from siaga112.config import Settings
 
-pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect
 
-from consoles import admin_console, login  # noqa: F401,E402 — fixtures
+from consoles import admin_console, login  # noqa: F401 — fixtures
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's Chromium is not installed")
 
 
 @pytest.fixture
@@ -26,18 +23,15 @@ def settings(database_url, tmp_path, monkeypatch) -> Settings:
 
 
 @pytest.fixture
-def page(live_server):
+def page(live_server, chromium):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_server)
-        # Anything leaving loopback is a bug in the page.
-        context.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"), lambda route: route.abort())
-        tab = context.new_page()
-        tab.on("dialog", lambda dialog: dialog.accept())
-        yield tab
-        context.close()
-        browser.close()
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, base_url=live_server)
+    # Anything leaving loopback is a bug in the page.
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"), lambda route: route.abort())
+    tab = context.new_page()
+    tab.on("dialog", lambda dialog: dialog.accept())
+    yield tab
+    context.close()
 
 
 def press_and_load(page, keys: str, url_pattern: str) -> None:
@@ -56,7 +50,6 @@ def log_in(page, username="admin", password="rahasia-112"):
     page.wait_for_load_state("load")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sop_matrix_refuses_an_invalid_change_and_takes_a_valid_one(page):
     log_in(page)
     page.screenshot(path=str(SHOTS / "admin-home.png"))
@@ -99,7 +92,6 @@ def test_sop_matrix_refuses_an_invalid_change_and_takes_a_valid_one(page):
     page.screenshot(path=str(SHOTS / "admin-audit.png"))
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_creating_and_disabling_a_user(page):
     log_in(page)
     press_and_load(page, "Alt+2", r"/konsol/admin/pengguna$")

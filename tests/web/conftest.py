@@ -1,9 +1,7 @@
 """Console fixtures: a logged-in browser session per actor, and a real Chromium for browser tests."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,6 @@ from siaga112.config import Settings
 from web_helpers import WEBHOOK_SECRETS
 
 PASSWORD = "rahasia-112"  # what tests/conftest.py gives every actor
-CHROMIUM = os.environ.get("SIAGA112_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
@@ -78,19 +75,6 @@ def browse(app):
     yield _open
     for b in opened:
         b.close()
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """Debian's Chromium driven by Playwright (installed by .ci/run; never downloaded)."""
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run .ci/run or apt-get install chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 class Screen:

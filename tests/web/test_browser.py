@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -127,7 +128,8 @@ def test_answered_call_pops_up_on_the_call_takers_screen(screen, live_server):
             assert post_webhook(c, "telephony", {"call_id": "pbx-pop", "event": event,
                                                  "caller": "081277778888",
                                                  "agent": "call_taker"}).status_code < 300
-    ct.page.wait_for_function("document.getElementById('phone').value === '+6281277778888'")
+    # Playwright's expect polls from its own isolated world; the page's CSP forbids eval.
+    expect(ct.page.locator("#phone")).to_have_value("+6281277778888")
     ct.page.wait_for_selector("#history h2")
     assert ct.page.evaluate("document.activeElement.id") == "description"
     ct.shot("screen-pop")

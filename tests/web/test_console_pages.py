@@ -31,7 +31,9 @@ def test_call_taker_creates_an_incident_and_gets_the_ticket(browse, actors):
     ticket = re.search(r'id="ticket">([A-Z0-9-]+)<', response.text).group(1)
     assert "call-saved" in response.headers["HX-Trigger"]
     found = actors["commander"].get("/api/v1/incidents").json()["items"]
-    incident = next(i for i in found if i["ticket"] == ticket)
+    listed = next(i for i in found if i["ticket"] == ticket)
+    assert listed["caller"] is None  # lists never carry the caller; one audited read does
+    incident = actors["commander"].get(f"/api/v1/incidents/{listed['id']}").json()
     assert incident["type_code"] == "FIRE-BLDG"  # classified from the description
     assert incident["caller"]["phone"] == "+6281234567890"
     assert "DAMKAR" in response.text

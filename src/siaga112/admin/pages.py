@@ -20,7 +20,7 @@ from siaga112.admin.schemas import (AgencyUpdate, IncidentTypeUpdate, PriorityUp
                                     UserCreate)
 from siaga112.auth.service import Principal
 from siaga112.context import Context
-from siaga112.deps import get_ctx
+from siaga112.deps import RowId, get_ctx
 from siaga112.errors import Conflict, Forbidden, InvalidField
 from siaga112.models.user import ROLES
 from siaga112.web.deps import page_principal
@@ -234,7 +234,7 @@ async def user_create(request: Request, who: Principal = Depends(_admin),
 
 
 @router.get("/pengguna/{user_id}")
-def user_editor(user_id: int, request: Request, who: Principal = Depends(_admin),
+def user_editor(user_id: RowId, request: Request, who: Principal = Depends(_admin),
                 ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:
         user = admin.get_user(ctx, who, user_id, conn=conn)
@@ -242,7 +242,7 @@ def user_editor(user_id: int, request: Request, who: Principal = Depends(_admin)
 
 
 @router.post("/pengguna/{user_id}")
-async def user_save(user_id: int, request: Request, who: Principal = Depends(_admin),
+async def user_save(user_id: RowId, request: Request, who: Principal = Depends(_admin),
                     ctx: Context = Depends(get_ctx)):
     form = await request.form()
     submitted = blank_to_none(form, "full_name", "role", "agency_code")
@@ -250,7 +250,7 @@ async def user_save(user_id: int, request: Request, who: Principal = Depends(_ad
 
 
 @router.post("/pengguna/{user_id}/{action}")
-async def user_act(user_id: int, action: str, request: Request, who: Principal = Depends(_admin),
+async def user_act(user_id: RowId, action: str, request: Request, who: Principal = Depends(_admin),
                    ctx: Context = Depends(get_ctx)):
     if action not in ("nonaktifkan", "aktifkan", "sandi"):
         raise InvalidField("action", f"unknown action {action!r}")

@@ -7,7 +7,7 @@ from siaga112.auth.service import Principal
 from siaga112.blocks import service
 from siaga112.blocks.schemas import BlockDecision, BlockPropose, BlockRead, BlockRelease
 from siaga112.context import Context
-from siaga112.deps import current_principal, get_ctx
+from siaga112.deps import RowId, current_principal, get_ctx
 
 router = APIRouter(prefix="/api/v1/number-blocks", tags=["number blocks"])
 
@@ -28,27 +28,27 @@ def propose(body: BlockPropose, who: Principal = Depends(current_principal),
 
 
 @router.get("/{block_id}", response_model=BlockRead)
-def get_block(block_id: int, who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
+def get_block(block_id: RowId, who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:
         return service.get_block(ctx, who, block_id, conn=conn)
 
 
 @router.post("/{block_id}/confirm", response_model=BlockRead)
-def confirm(block_id: int, body: BlockDecision | None = None,
+def confirm(block_id: RowId, body: BlockDecision | None = None,
             who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
         return service.confirm_block(ctx, who, block_id, body.note if body else None, conn=conn)
 
 
 @router.post("/{block_id}/reject", response_model=BlockRead)
-def reject(block_id: int, body: BlockDecision | None = None,
+def reject(block_id: RowId, body: BlockDecision | None = None,
            who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
         return service.reject_block(ctx, who, block_id, body.note if body else None, conn=conn)
 
 
 @router.post("/{block_id}/release", response_model=BlockRead)
-def release(block_id: int, body: BlockRelease, who: Principal = Depends(current_principal),
+def release(block_id: RowId, body: BlockRelease, who: Principal = Depends(current_principal),
             ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
         return service.release_block(ctx, who, block_id, body.note, conn=conn)

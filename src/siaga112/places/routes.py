@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from siaga112.auth.service import Principal
 from siaga112.context import Context
-from siaga112.deps import current_principal, get_ctx
+from siaga112.deps import RowId, current_principal, get_ctx
 from siaga112.errors import InvalidField
 from siaga112.places import service
 from siaga112.places.schemas import (ImportResult, LandmarkIn, LandmarkPatch, LandmarkRead,
@@ -61,21 +61,21 @@ async def import_landmarks(request: Request, format: Literal["csv", "geojson"] |
 
 
 @router.get("/landmarks/{landmark_id}", response_model=LandmarkRead)
-def get_landmark(landmark_id: int, who: Principal = Depends(current_principal),
+def get_landmark(landmark_id: RowId, who: Principal = Depends(current_principal),
                  ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:
         return service.get_landmark(ctx, who, landmark_id, conn=conn)
 
 
 @router.patch("/landmarks/{landmark_id}", response_model=LandmarkRead)
-def update_landmark(landmark_id: int, body: LandmarkPatch, who: Principal = Depends(current_principal),
+def update_landmark(landmark_id: RowId, body: LandmarkPatch, who: Principal = Depends(current_principal),
                     ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
         return service.update_landmark(ctx, who, landmark_id, body, conn=conn)
 
 
 @router.delete("/landmarks/{landmark_id}", status_code=204)
-def delete_landmark(landmark_id: int, who: Principal = Depends(current_principal),
+def delete_landmark(landmark_id: RowId, who: Principal = Depends(current_principal),
                     ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
         service.delete_landmark(ctx, who, landmark_id, conn=conn)

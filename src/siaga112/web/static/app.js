@@ -97,7 +97,13 @@
   let refreshTimer = null;
   function refreshSoon() {
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => { if (window.htmx) htmx.trigger(body, "siaga-refresh"); }, 120);
+    refreshTimer = setTimeout(() => {
+      if (!window.htmx) return;
+      htmx.trigger(body, "siaga-refresh");
+      // Incident panels refresh too, unless someone is typing into one (htmx's own trigger
+      // filters would need eval, which the Content-Security-Policy forbids).
+      if (window.siagaIdle()) document.querySelectorAll("[data-incident]").forEach(el => htmx.trigger(el, "siaga-refresh-detail"));
+    }, 120);
   }
   const EVENTS = ["incident.created", "incident.updated", "incident.status_changed", "assignment.created",
     "assignment.acknowledged", "assignment.dispatched", "assignment.declined", "assignment.escalated",
@@ -214,6 +220,10 @@
     code.dispatchEvent(new Event("change", { bubbles: true }));
     const next = document.getElementById(pick.dataset.nextFocus || "address");
     if (next) next.focus();
+  });
+  // Rows that open something: Enter does what a click does.
+  document.addEventListener("keydown", ev => {
+    if (ev.key === "Enter" && ev.target.matches && ev.target.matches("tr.clickable, tr[tabindex]")) { ev.preventDefault(); ev.target.click(); }
   });
   document.addEventListener("keydown", ev => {
     if (ev.key === "ArrowDown" && ev.target.id === "desa_q") {
