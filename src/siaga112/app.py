@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from siaga112.audit.routes import router as audit_router
+from siaga112.audit.service import AuditSealer
 from siaga112.auth.routes import router as auth_router
 from siaga112.admin.pages import router as admin_pages
 from siaga112.bootstrap import build_context
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                     if settings.notify_interval_seconds > 0 else None)
         if notifier:
             notifier.start()
+        sealer = None if ctx.db.is_sqlite else AuditSealer(ctx, settings.audit_seal_interval_seconds)
+        if sealer:
+            sealer.start()
         sop_watcher = (SopWatcher(ctx, settings.sop_reload_seconds)
                        if settings.sop_reload_seconds > 0 else None)
         if sop_watcher:
@@ -88,6 +92,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         finally:
             if worker:
                 worker.stop()
+            if sealer:
+                sealer.stop()
             if notifier:
                 notifier.stop()
             if sop_watcher:

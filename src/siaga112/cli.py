@@ -214,9 +214,12 @@ def token_revoke(token_id: int) -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit trail's hash chain; exit 1 naming the first broken entry."""
-    from siaga112.audit.service import verify
+    from siaga112.audit.service import seal, verify
 
     ctx = _prepare(Settings())
+    # Entries committed in the last second may not be chained yet (PostgreSQL): chain them first.
+    with ctx.db.transaction() as conn:
+        seal(conn)
     with ctx.db.transaction(write=False) as conn:
         result = verify(conn)
     if result.broken is not None:

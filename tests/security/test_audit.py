@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from siaga112.audit.service import entry_hash, verify
 from siaga112.models import audit_log
-from tests_security_helpers import API, cli, create, drop_append_only, entries
+from tests_security_helpers import API, cli, create, drop_append_only, entries, seal_all
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -56,7 +56,7 @@ def test_admin_searches_the_trail_and_only_the_admin(actors, incident_body):
     page = admin.get(f"{API}/audit", params={"actor": "call_taker", "action": "incident.",
                                               "limit": 2}).json()
     assert [e["action"] for e in page["items"]] == ["incident.created"] * 2
-    assert page["items"][0]["id"] > page["items"][1]["id"]
+    assert page["items"][0]["entry"] > page["items"][1]["entry"]  # newest first
     rest = admin.get(f"{API}/audit", params={"actor": "call_taker", "action": "incident.",
                                               "cursor": page["next_cursor"]}).json()
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
@@ -71,6 +71,7 @@ def test_admin_searches_the_trail_and_only_the_admin(actors, incident_body):
 def test_verify_passes_then_names_an_edited_a_deleted_and_an_inserted_row(ctx, actors, incident_body):
     for _ in range(3):
         create(actors["call_taker"], incident_body())
+    seal_all(ctx)
     with ctx.db.transaction(write=False) as conn:
         result = verify(conn)
     assert result.broken is None and result.entries >= 3
@@ -94,6 +95,7 @@ def test_verify_passes_then_names_an_edited_a_deleted_and_an_inserted_row(ctx, a
         prev = conn.execute(select(audit_log).where(audit_log.c.id == deleted - 1)).one()
         forged = {**prev._asdict(), "id": deleted, "action": "incident.viewed",
                   "prev_hash": prev.hash}
+        forged.pop("entry")
         forged["hash"] = entry_hash(forged)
         conn.execute(audit_log.insert().values(**forged))
     with ctx.db.transaction(write=False) as conn:
@@ -103,6 +105,7 @@ def test_verify_passes_then_names_an_edited_a_deleted_and_an_inserted_row(ctx, a
 
 def test_the_database_refuses_to_change_or_delete_audit_rows(ctx, actors, incident_body):
     create(actors["call_taker"], incident_body())
+    seal_all(ctx)
     for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(Exception, match="append-only"):
             with ctx.db.transaction() as conn:
@@ -132,6 +135,7 @@ def test_two_writers_never_fork_the_chain(ctx, actors, incident_body):
         made = list(pool.map(lambda _: actors["call_taker"].post(f"{API}/incidents", json=incident_body()),
                              range(24)))
     assert all(r.status_code == 201 for r in made)
+    seal_all(ctx)
     with ctx.db.transaction(write=False) as conn:
         result = verify(conn)
     assert result.broken is None

@@ -19,7 +19,16 @@ def create(actor, body, **kw):
     return response.json()
 
 
+def seal_all(ctx) -> None:
+    """Chain what is committed (PostgreSQL seals after commit, about once a second)."""
+    from siaga112.audit.service import seal
+
+    with ctx.db.transaction() as conn:
+        assert seal(conn) is not None
+
+
 def entries(ctx, *, target: str | None = None) -> list:
+    seal_all(ctx)
     query = select(audit_log).order_by(audit_log.c.id)
     if target:
         query = query.where(audit_log.c.target_id == target)
@@ -35,6 +44,7 @@ def drop_append_only(ctx) -> None:
             conn.execute(text("DROP TRIGGER audit_log_no_delete"))
         else:
             conn.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+            conn.execute(text("DROP TRIGGER audit_log_seal_only ON audit_log"))
 
 
 def cli(args: list[str], database_url: str, tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:

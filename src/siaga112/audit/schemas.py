@@ -7,7 +7,9 @@ from pydantic import BaseModel
 
 
 class AuditEntryRead(BaseModel):
-    id: int
+    entry: int
+    # Place in the hash chain; null for the moment between commit and sealing (PostgreSQL).
+    id: int | None
     at: datetime
     actor: str
     role: str | None
@@ -17,7 +19,7 @@ class AuditEntryRead(BaseModel):
     target_id: str | None
     remote: str | None
     detail: dict
-    hash: str
+    hash: str | None
 
 
 class AuditPage(BaseModel):

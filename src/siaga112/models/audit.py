@@ -1,5 +1,5 @@
 """The audit trail and the login attempts that throttling counts."""
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 
 from siaga112.db import UTCDateTime, metadata
 
@@ -8,7 +8,10 @@ from siaga112.db import UTCDateTime, metadata
 # `id` is given by the writer (last id + 1, under the chain lock), so ids have no gaps either.
 audit_log = Table(
     "audit_log", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
+    # Insertion order; the chain's own order is `id`, given when the entry is sealed.
+    Column("entry", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("id", Integer, unique=True),
     Column("at", UTCDateTime, nullable=False),
     Column("actor_id", Integer),
     Column("actor", String(64), nullable=False),
@@ -20,11 +23,11 @@ audit_log = Table(
     Column("remote", String(64)),
     # Canonical JSON text (sorted keys), hashed exactly as stored; never personal data.
     Column("detail", Text, nullable=False, default="{}"),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-    Index("ix_audit_log_actor_id", "actor", "id"),
-    Index("ix_audit_log_action_id", "action", "id"),
-    Index("ix_audit_log_target_id", "target_id", "id"),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+    Index("ix_audit_log_actor_entry", "actor", "entry"),
+    Index("ix_audit_log_action_entry", "action", "entry"),
+    Index("ix_audit_log_target_entry", "target_id", "entry"),
     Index("ix_audit_log_at", "at"),
 )
 
