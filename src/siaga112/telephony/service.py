@@ -19,7 +19,7 @@ from siaga112.calls.schemas import CallCreate
 from siaga112.calls.service import caller_history, record_call
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.errors import Conflict, InvalidField, NotFound
+from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
 from siaga112.events import EventName, record_event
 from siaga112.incidents.schemas import CallerIn
 from siaga112.incidents.service import load_visible
@@ -210,7 +210,9 @@ def link_incident(ctx: Context, who: Principal, session_id: str, incident_id: st
 def kpis(ctx: Context, who: Principal, *, conn: Connection, since: datetime,
          until: datetime) -> CallKpis:
     """Answer times and abandonment over calls that rang in [since, until)."""
-    require_role(who, STAFF_ROLES | {"viewer"}, "read call KPIs")
+    # The 112 floor's answer times are no agency's: staff and viewers of everything only.
+    if not who.sees_everything:
+        raise Forbidden(f"role {who.role} may not read call KPIs")
     rows = conn.execute(select(call_sessions.c.state, call_sessions.c.ringing_at,
                                call_sessions.c.answered_at, call_sessions.c.ended_at)
                         .where(call_sessions.c.ringing_at >= since, call_sessions.c.ringing_at < until,
