@@ -80,8 +80,7 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
                     **SEES_INCIDENT)),
     ("POST", "/api/v1/calls"): ("call", CREATORS),
     ("GET", "/api/v1/callers/{phone}"): (
-        "get", rule(403, admin=200, call_taker=200, commander=200, telephony=200,
-                    telephony_other=200)),
+        "get", rule(403, admin=200, call_taker=200, commander=200)),
     # Units: the registry is the administrator's; the status is moved by the unit's own agency
     # or the command centre; positions come from AVL gateways, staff and the unit's agency.
     ("GET", "/api/v1/units"): ("units", SEES_DAMKAR_UNIT),

@@ -48,7 +48,8 @@ def record_call(ctx: Context, who: Principal, data: CallCreate, *, conn: Connect
 def caller_history(ctx: Context, who: Principal, raw_phone: str, *, conn: Connection,
                    limit: int = 20) -> CallerHistory:
     """What the call-taker needs the moment a number rings: earlier calls, open incidents, pranks."""
-    require_role(who, CREATE_ROLES, "read caller history")
+    # Staff only: a gateway creates calls but has no business reading a number's past.
+    require_role(who, CREATE_ROLES - {"integration"}, "read caller history")
     phone = normalise_phone(raw_phone)
     recent = conn.execute(select(calls).where(calls.c.caller_phone == phone)
                           .order_by(calls.c.received_at.desc()).limit(limit)).all()
