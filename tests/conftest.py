@@ -257,7 +257,9 @@ def fast_sop_database(request, tmp_path, fast_sop_file):
 CHROMIUM = os.environ.get("SIAGA112_CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and other tests call asyncio.run() there.
+@pytest.fixture(scope="module")
 def chromium():
     """Debian's Chromium driven by Playwright (installed by .ci/run; never downloaded)."""
     from playwright.sync_api import sync_playwright

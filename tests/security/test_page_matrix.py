@@ -98,6 +98,7 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     # Administration.
     ("GET", "/konsol/admin"): [("get", ADMIN)],
     ("GET", "/konsol/admin/audit"): [("get", ADMIN)],
+    ("GET", "/konsol/admin/jejak"): [("get", ADMIN)],
     ("GET", "/konsol/admin/dinas"): [("get", ADMIN)],
     ("GET", "/konsol/admin/dinas/{code}"): [("get", ADMIN)],
     ("POST", "/konsol/admin/dinas/{code}"): [("agency_save", ADMIN)],

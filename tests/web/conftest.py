@@ -48,8 +48,8 @@ class Browser:
     def get(self, url: str, **kw):
         return self.client.get(url, headers={"HX-Request": "true", **kw.pop("headers", {})}, **kw)
 
-    def page(self, url: str):
-        return self.client.get(url)
+    def page(self, url: str, **kw):
+        return self.client.get(url, **kw)
 
     def post(self, url: str, data: dict | None = None, *, csrf: bool = True, **kw):
         headers = {"HX-Request": "true", **kw.pop("headers", {})}

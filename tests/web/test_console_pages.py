@@ -195,3 +195,17 @@ def test_command_summary_counts(browse, actors, incident_body):
     summary = browse("commander").get("/konsol/komando/ringkasan").text
     assert re.search(r'data-count="new"><span class="muted">[^<]+</span><b>1</b>', summary)
     assert "DAMKAR" in summary.split('id="agency-load"')[1]
+
+
+def test_opening_a_panel_that_shows_the_caller_is_audited(browse, actors, incident_body, ctx):
+    from sqlalchemy import select
+
+    from siaga112.models import audit_log
+
+    fire = actors["call_taker"].post("/api/v1/incidents", json=incident_body()).json()
+    browse("damkar").get(f"/konsol/insiden/{fire['id']}")  # the lead agency sees the caller
+    browse("dinkes").get(f"/konsol/insiden/{fire['id']}")  # a support agency does not
+    with ctx.db.transaction(write=False) as conn:
+        viewers = {r.actor for r in conn.execute(select(audit_log.c.actor).where(
+            audit_log.c.action == "incident.viewed", audit_log.c.target_id == fire["id"]))}
+    assert viewers == {"damkar"}

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
 from siaga112.admin import service as admin
+from siaga112.audit import service as audit
 from siaga112.admin.schemas import (AgencyUpdate, IncidentTypeUpdate, PriorityUpdate, UserChange,
                                     UserCreate)
 from siaga112.auth.service import Principal
@@ -23,6 +24,7 @@ from siaga112.context import Context
 from siaga112.deps import RowId, get_ctx
 from siaga112.errors import Conflict, Forbidden, InvalidField
 from siaga112.models.user import ROLES
+from siaga112.phone import normalise_phone
 from siaga112.web.deps import page_principal
 from siaga112.web.forms import FormInvalid, blank_to_none, build
 from siaga112.web.templating import pages_of
@@ -448,3 +450,33 @@ def audit_page(request: Request, who: Principal = Depends(_admin), ctx: Context 
     return _render(request, "admin/audit.html", who=who, section="audit", page=page,
                    rows=present_changes(page.items),
                    actors=actors, filters=filters, kinds=admin.TARGET_KINDS)
+
+
+@router.get("/jejak")
+def audit_trail_page(request: Request, who: Principal = Depends(_admin),
+                     ctx: Context = Depends(get_ctx)):
+    """The hash-chained audit trail (every change and every view of a caller's data), searched."""
+    q = request.query_params
+    tz = pages_of(request).tz
+    filters = {k: (q.get(k) or "").strip()[:64] for k in ("actor", "action", "target", "dari", "sampai")}
+    since, until = _day(filters["dari"], "dari"), _day(filters["sampai"], "sampai")
+    target = filters["target"] or None
+    if target and audit.PHONE_LIKE.fullmatch(target):
+        # Callers are in the trail under a keyed digest of their number, never the number.
+        try:
+            target = audit.caller_ref(ctx.settings, normalise_phone(target))
+        except ValueError:
+            pass
+    with ctx.db.transaction() as conn:
+        rows, next_cursor = audit.search(
+            conn, actor=filters["actor"] or None, action=filters["action"] or None, target=target,
+            since=datetime.combine(since, time(), tz) if since else None,
+            until=datetime.combine(until + timedelta(days=1), time(), tz) if until else None,
+            cursor=q.get("cursor") or None, limit=100)
+        # Looking at the trail is itself on the trail.
+        audit.record(conn, who, "audit.searched", "audit", None,
+                     detail={"actor": filters["actor"], "action": filters["action"],
+                             "results": len(rows), "page": "console"})
+        check = audit.verify(conn) if q.get("periksa") else None
+    return _render(request, "admin/audit_trail.html", who=who, section="trail", rows=rows,
+                   next_cursor=next_cursor, filters=filters, check=check)

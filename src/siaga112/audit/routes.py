@@ -17,7 +17,7 @@ from siaga112.phone import normalise_phone
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 AUDITORS = frozenset({"admin"})
-PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{5,}")
+PHONE_LIKE = service.PHONE_LIKE
 
 
 @router.get("/audit", response_model=AuditPage)

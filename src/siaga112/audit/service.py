@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from datetime import datetime, timezone
@@ -35,6 +36,8 @@ if TYPE_CHECKING:  # the auth package records its own changes here
     from siaga112.auth.service import Principal
 
 log = structlog.get_logger()
+# A search term that looks like a phone number is searched as that caller's digest.
+PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{5,}")
 GENESIS = "0" * 64
 # Serialises chain writers on PostgreSQL (other advisory locks: 112112 migrations, 1120001 events).
 CHAIN_LOCK = 1_120_006

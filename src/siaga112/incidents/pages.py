@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from siaga112.audit import service as audit
 from siaga112.auth.permissions import COMMAND_ROLES
 from siaga112.auth.service import Principal
 from siaga112.context import Context
@@ -45,6 +46,8 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
             ctx, who, incident_id, who.agency_code, conn=conn, limit=8))
     call_signs = {u.id: u.call_sign for u in units.list_units(ctx, who, conn=conn)}
     places = {p.code: p.name for p in ctx.gazetteer.places()}
+    if incident.caller is not None and (incident.caller.phone or incident.caller.name):
+        request.state.caller_shown = (incident.id, incident.ticket)
     return pages_of(request).render(
         request, "incidents/_detail.html", status_code=status_code, who=who, incident=incident,
         itype=itype, mine=mine, recommended=recommended, call_signs=call_signs, places=places,
@@ -57,7 +60,21 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
 def detail(incident_id: str, request: Request, who: Principal = Depends(page_principal),
            ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:
-        return render_detail(request, ctx, who, incident_id, conn=conn)
+        response = render_detail(request, ctx, who, incident_id, conn=conn)
+    _audit_caller_view(request, ctx, who)
+    return response
+
+
+def _audit_caller_view(request: Request, ctx: Context, who: Principal, conn=None) -> None:
+    """A panel that showed the caller's number or name is a view of personal data: audited."""
+    shown = getattr(request.state, "caller_shown", None)
+    if shown is None:
+        return
+    if conn is None:
+        with ctx.db.transaction() as own:
+            audit.record(own, who, "incident.viewed", "incident", shown[0], detail={"ticket": shown[1]})
+    else:
+        audit.record(conn, who, "incident.viewed", "incident", shown[0], detail={"ticket": shown[1]})
 
 
 ACTIONS = {"terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status", "alihkan"}
@@ -101,6 +118,7 @@ async def act(incident_id: str, action: str, request: Request,
             incidents.reroute(ctx, who, incident_id, body.type_code, body.priority, body.note,
                               conn=conn)
         response = render_detail(request, ctx, who, incident_id, conn=conn)
+        _audit_caller_view(request, ctx, who, conn)
     message = pages_of(request).gettext(request, "Tersimpan")
     response.headers["HX-Trigger"] = json.dumps({"siaga-toast": message})
     return response
