@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from siaga112.audit.routes import router as audit_router
-from siaga112.audit.service import AuditSealer
+from siaga112.audit.service import audit_sealer
 from siaga112.auth.routes import router as auth_router
 from siaga112.admin.pages import router as admin_pages
 from siaga112.bootstrap import build_context
@@ -35,7 +35,7 @@ from siaga112.places.routes import router as places_router
 from siaga112.reference.routes import router as reference_router
 from siaga112.units.routes import recommendations_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
-from siaga112.sop.reload import SopWatcher
+from siaga112.sop.reload import sop_watcher
 from siaga112.units.routes import router as units_router
 from siaga112.web.deps import LoginRequired
 from siaga112.web.routes import router as web_router
@@ -76,13 +76,13 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                     if settings.notify_interval_seconds > 0 else None)
         if notifier:
             notifier.start()
-        sealer = None if ctx.db.is_sqlite else AuditSealer(ctx, settings.audit_seal_interval_seconds)
+        sealer = None if ctx.db.is_sqlite else audit_sealer(ctx, settings.audit_seal_interval_seconds)
         if sealer:
             sealer.start()
-        sop_watcher = (SopWatcher(ctx, settings.sop_reload_seconds)
-                       if settings.sop_reload_seconds > 0 else None)
-        if sop_watcher:
-            sop_watcher.start()
+        watcher = (sop_watcher(ctx, settings.sop_reload_seconds)
+                   if settings.sop_reload_seconds > 0 else None)
+        if watcher:
+            watcher.start()
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
@@ -96,8 +96,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                 sealer.stop()
             if notifier:
                 notifier.stop()
-            if sop_watcher:
-                sop_watcher.stop()
+            if watcher:
+                watcher.stop()
             if listener:
                 listener.stop()
             await hub.stop()

@@ -24,18 +24,17 @@ from types import SimpleNamespace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from sqlalchemy import Connection, bindparam, func, select
 
 from siaga112.db import utcnow
 from siaga112.errors import InvalidField
 from siaga112.fastsql import FastInsert
 from siaga112.models import audit_log
+from siaga112.periodic import Periodic
 
 if TYPE_CHECKING:  # the auth package records its own changes here
     from siaga112.auth.service import Principal
 
-log = structlog.get_logger()
 # A search term that looks like a phone number is searched as that caller's digest.
 PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{5,}")
 GENESIS = "0" * 64
@@ -139,31 +138,12 @@ def seal(conn: Connection, *, limit: int = 5000) -> int | None:
     return len(sealed)
 
 
-class AuditSealer:
+def audit_sealer(ctx: Any, interval: float) -> Periodic:
     """Seals new entries every `interval` seconds (PostgreSQL; one process at a time does it)."""
-
-    def __init__(self, ctx: Any, interval: float) -> None:
-        import threading
-
-        self.ctx = ctx
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="siaga112-audit-seal", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                with self.ctx.db.transaction() as conn:
-                    seal(conn)
-            except Exception as exc:  # noqa: BLE001 — the next round tries again
-                log.warning("audit_seal_failed", error=type(exc).__name__)
+    def job() -> None:
+        with ctx.db.transaction() as conn:
+            seal(conn)
+    return Periodic("audit-seal", interval, job)
 
 
 @dataclass(frozen=True)

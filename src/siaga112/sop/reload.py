@@ -14,6 +14,7 @@ import threading
 import structlog
 
 from siaga112.context import Context
+from siaga112.periodic import Periodic
 from siaga112.sop.schemas import Sop
 from siaga112.sop.service import read_sop, sop_revision
 
@@ -47,25 +48,6 @@ def reload_if_changed(ctx: Context) -> bool:
     return install_sop(ctx, sop, revision)
 
 
-class SopWatcher:
-    """Background thread that picks up SOP changes made by other processes."""
-
-    def __init__(self, ctx: Context, interval: float):
-        self.ctx = ctx
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="siaga112-sop-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                reload_if_changed(self.ctx)
-            except Exception as exc:  # noqa: BLE001 — keep serving the SOP we have; retry next tick
-                log.warning("sop_reload_failed", error=type(exc).__name__)
+def sop_watcher(ctx: Context, interval: float) -> Periodic:
+    """Picks up SOP changes made by other processes (the SOP in use stays on a failed look)."""
+    return Periodic("sop-watch", interval, lambda: reload_if_changed(ctx))
