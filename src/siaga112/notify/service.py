@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from siaga112.config import Settings
