@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                               "SOP routing and dispatch.")
     app.state.ctx = ctx
     app.state.pages = Pages(timezone=ctx.sop.timezone, tile_url=settings.tile_url,
-                            tile_attribution=settings.tile_attribution)
+                            tile_attribution=settings.tile_attribution, gazetteer=ctx.gazetteer)
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
                    live_router, recommendations_router, places_router, public_router, inbound_router,
                    webhooks_router, telephony_router, blocks_router, handover_router, open311_router,

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, MetaData, Table, create_engine, event, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
@@ -23,6 +23,20 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def load_row(conn: Connection, table: Table, key: Any, *, missing: str, lock: bool = False) -> Any:
+    """The row with this primary key, or NotFound(missing); `lock` takes it FOR UPDATE on
+    PostgreSQL (SQLite's single writer already serialises the transactions that change it)."""
+    from siaga112.errors import NotFound
+
+    query = select(table).where(*(column == key for column in table.primary_key.columns))
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 def utcnow() -> datetime:

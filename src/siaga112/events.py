@@ -112,6 +112,15 @@ def sequence_events(conn: Connection) -> int | None:
     return result.rowcount
 
 
+def sequence_and_wake(conn: Connection) -> int | None:
+    """`sequence_events`, then wake every process's hub if anything got a position: other hubs
+    may have looked before these positions existed."""
+    numbered = sequence_events(conn)
+    if numbered:
+        conn.exec_driver_sql(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+    return numbered
+
+
 class LocalBus:
     """In-process wake-up: after each commit with events, every subscribed event loop hears of it."""
 

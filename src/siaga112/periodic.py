@@ -12,8 +12,10 @@ log = structlog.get_logger()
 class Periodic:
     """Calls `job()` every `interval` seconds; a failing round is logged and the next one runs."""
 
-    def __init__(self, name: str, interval: float, job: Callable[[], object]) -> None:
+    def __init__(self, name: str, interval: float, job: Callable[[], object], *,
+                 join_timeout: float = 5.0) -> None:
         self.name = name
+        self.join_timeout = join_timeout
         self.interval = interval
         self.job = job
         self._stop = threading.Event()
@@ -24,7 +26,7 @@ class Periodic:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=self.join_timeout)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

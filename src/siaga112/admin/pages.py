@@ -24,7 +24,6 @@ from siaga112.context import Context
 from siaga112.deps import RowId, get_ctx
 from siaga112.errors import Conflict, Forbidden, InvalidField
 from siaga112.models.user import ROLES
-from siaga112.phone import normalise_phone
 from siaga112.web.deps import page_principal
 from siaga112.web.forms import FormInvalid, blank_to_none, build
 from siaga112.web.templating import pages_of
@@ -460,13 +459,7 @@ def audit_trail_page(request: Request, who: Principal = Depends(_admin),
     tz = pages_of(request).tz
     filters = {k: (q.get(k) or "").strip()[:64] for k in ("actor", "action", "target", "dari", "sampai")}
     since, until = _day(filters["dari"], "dari"), _day(filters["sampai"], "sampai")
-    target = filters["target"] or None
-    if target and audit.PHONE_LIKE.fullmatch(target):
-        # Callers are in the trail under a keyed digest of their number, never the number.
-        try:
-            target = audit.caller_ref(ctx.settings, normalise_phone(target))
-        except ValueError:
-            pass
+    target = audit.search_target(ctx.settings, filters["target"] or None)
     with ctx.db.transaction() as conn:
         rows, next_cursor = audit.search(
             conn, actor=filters["actor"] or None, action=filters["action"] or None, target=target,

@@ -12,11 +12,9 @@ from siaga112.auth.permissions import require_role
 from siaga112.auth.service import Principal
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
-from siaga112.phone import normalise_phone
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 AUDITORS = frozenset({"admin"})
-PHONE_LIKE = service.PHONE_LIKE
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -32,11 +30,7 @@ def search_audit(actor: str | None = Query(default=None, max_length=64),
                  who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     """Newest first. Searching is itself audited: the trail shows who looked at it."""
     require_role(who, AUDITORS, "read the audit trail")
-    if target and PHONE_LIKE.fullmatch(target):
-        try:
-            target = service.caller_ref(ctx.settings, normalise_phone(target))
-        except ValueError:
-            pass
+    target = service.search_target(ctx.settings, target)
     with ctx.db.transaction() as conn:
         rows, next_cursor = service.search(conn, actor=actor, action=action, target=target,
                                            since=since, until=until, cursor=cursor, limit=limit)

@@ -30,6 +30,7 @@ from siaga112.db import utcnow
 from siaga112.errors import InvalidField
 from siaga112.fastsql import FastInsert
 from siaga112.models import audit_log
+from siaga112.phone import normalise_phone
 from siaga112.periodic import Periodic
 
 if TYPE_CHECKING:  # the auth package records its own changes here
@@ -72,6 +73,17 @@ def caller_ref(settings: Any, phone: str) -> str:
         key = _secrets[id(settings)] = settings.resolved_secret_key().encode()
     digest = hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()
     return f"caller:{digest[:24]}"
+
+
+def search_target(settings: Any, target: str | None) -> str | None:
+    """What a search term names in the trail: a phone number is searched as that caller's digest
+    (callers are recorded under it, never by number); anything else as it is."""
+    if target and PHONE_LIKE.fullmatch(target):
+        try:
+            return caller_ref(settings, normalise_phone(target))
+        except ValueError:
+            pass
+    return target
 
 
 def record(conn: Connection, who: "Principal | None", action: str, target_type: str,

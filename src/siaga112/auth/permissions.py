@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, exists, select, true
 
-from siaga112.auth.service import Principal
+from siaga112.auth.service import STAFF_ROLES, Principal  # noqa: F401 — the role sets live here
 from siaga112.errors import Forbidden, NotFound
 from siaga112.models import assignments, incidents
 

@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from siaga112.auth.permissions import COMMAND_ROLES, CREATE_ROLES, require_role
+from siaga112.auth.permissions import COMMAND_ROLES, STAFF_ROLES, require_role
 from siaga112.auth.service import Principal
 from siaga112.blocks.schemas import BlockRead
 from siaga112.context import Context
-from siaga112.db import utcnow
-from siaga112.errors import Conflict, InvalidField, NotFound
+from siaga112.db import load_row, utcnow
+from siaga112.errors import Conflict, InvalidField
 from siaga112.events import EventName, record_event
 from siaga112.models import calls, number_block_audit, number_blocks
 from siaga112.phone import mask_phone, normalise_phone
@@ -116,7 +116,7 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> tuple[int, int]:
 def propose_block(ctx: Context, who: Principal, raw_phone: str, reason: str, *,
                   conn: Connection) -> BlockRead:
     """A call-taker proposes a block by hand; a supervisor still confirms it."""
-    require_role(who, CREATE_ROLES - {"integration"}, "propose blocks")
+    require_role(who, STAFF_ROLES, "propose blocks")
     try:
         phone = normalise_phone(raw_phone)
     except ValueError as exc:
@@ -129,10 +129,7 @@ def propose_block(ctx: Context, who: Principal, raw_phone: str, reason: str, *,
 
 
 def _load(conn: Connection, block_id: int) -> Any:
-    row = conn.execute(select(number_blocks).where(number_blocks.c.id == block_id)).first()
-    if row is None:
-        raise NotFound("no such block")
-    return row
+    return load_row(conn, number_blocks, block_id, missing="no such block")
 
 
 def _move(conn: Connection, row: Any, expected: str, **values: Any) -> None:
@@ -195,13 +192,13 @@ def _read(conn: Connection, row: Any) -> BlockRead:
 
 
 def get_block(ctx: Context, who: Principal, block_id: int, *, conn: Connection) -> BlockRead:
-    require_role(who, CREATE_ROLES - {"integration"}, "read blocks")
+    require_role(who, STAFF_ROLES, "read blocks")
     return _read(conn, _load(conn, block_id))
 
 
 def list_blocks(ctx: Context, who: Principal, *, conn: Connection, status: str | None = None,
                 phone: str | None = None, limit: int = 100) -> list[BlockRead]:
-    require_role(who, CREATE_ROLES - {"integration"}, "read blocks")
+    require_role(who, STAFF_ROLES, "read blocks")
     query = select(number_blocks)
     if status:
         query = query.where(number_blocks.c.status.in_(status.split(",")))

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from siaga112.auth.permissions import CREATE_ROLES
+from siaga112.auth.permissions import STAFF_ROLES
 from siaga112.auth.service import Principal
 from siaga112.calls import service as calls
 from siaga112.calls.schemas import TRANSFER_TARGETS, CallCreate
@@ -39,7 +39,7 @@ OUTCOMES = (  # outcome, shortcut (KeyboardEvent.code), Indonesian label
 
 
 def _call_taker(who: Principal = Depends(page_principal)) -> Principal:
-    if who.role not in CREATE_ROLES or who.role == "integration":
+    if who.role not in STAFF_ROLES:
         raise Forbidden("halaman ini untuk operator 112")
     return who
 

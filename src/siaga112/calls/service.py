@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import Connection, func, insert, select, update
 
 from siaga112.audit import service as audit
-from siaga112.auth.permissions import CREATE_ROLES, readable_incidents, require_role
+from siaga112.auth.permissions import CREATE_ROLES, STAFF_ROLES, readable_incidents, require_role
 from siaga112.auth.service import Principal
 from siaga112.calls.schemas import CallCreate, CallerHistory, CallRead, OpenIncidentBrief
 from siaga112.context import Context
@@ -49,7 +49,7 @@ def caller_history(ctx: Context, who: Principal, raw_phone: str, *, conn: Connec
                    limit: int = 20) -> CallerHistory:
     """What the call-taker needs the moment a number rings: earlier calls, open incidents, pranks."""
     # Staff only: a gateway creates calls but has no business reading a number's past.
-    require_role(who, CREATE_ROLES - {"integration"}, "read caller history")
+    require_role(who, STAFF_ROLES, "read caller history")
     phone = normalise_phone(raw_phone)
     recent = conn.execute(select(calls).where(calls.c.caller_phone == phone)
                           .order_by(calls.c.received_at.desc()).limit(limit)).all()

@@ -6,7 +6,6 @@ that only one of them can win, so it is escalated exactly once.
 """
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 import structlog
@@ -18,6 +17,7 @@ from siaga112.events import EventName, record_event
 from siaga112.incidents.service import append_timeline
 from siaga112.metrics import ESCALATIONS
 from siaga112.models import assignments, incidents
+from siaga112.periodic import Periodic
 
 log = structlog.get_logger(__name__)
 
@@ -80,25 +80,8 @@ def _record_escalation(ctx: Context, conn, assignment_id: int, reason: str, now:
     log.info("assignment_escalated", incident_id=incident.id, agency=a.agency_code, reason=reason)
 
 
-class EscalationWorker:
+class EscalationWorker(Periodic):
     """Runs `escalate_overdue` every few seconds in a background thread of the server."""
 
     def __init__(self, ctx: Context, interval: float):
-        self.ctx = ctx
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="siaga112-escalation", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                escalate_overdue(self.ctx)
-            except Exception as exc:  # noqa: BLE001 — the next round tries again
-                log.warning("escalation_failed", error=type(exc).__name__)
+        super().__init__("escalation", interval, lambda: escalate_overdue(ctx), join_timeout=10)

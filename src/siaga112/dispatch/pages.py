@@ -38,8 +38,7 @@ def dispatcher(request: Request, who: Principal = Depends(_agency_member),
 def queue(request: Request, who: Principal = Depends(_agency_member), ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:
         items = agency_queue(ctx, who, who.agency_code, conn=conn)
-    places = {p.code: p.name for p in ctx.gazetteer.places()}
-    return pages_of(request).render(request, "dispatch/_queue.html", items=items, places=places,
+    return pages_of(request).render(request, "dispatch/_queue.html", items=items,
                                     sop=ctx.sop, now=utcnow())
 
 

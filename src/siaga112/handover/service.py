@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from siaga112.auth.permissions import CREATE_ROLES, require_role
+from siaga112.auth.permissions import STAFF_ROLES, require_role
 from siaga112.auth.service import Principal
 from siaga112.calls.schemas import CallCreate
 from siaga112.calls.service import record_call
@@ -21,7 +21,6 @@ from siaga112.interop import eidd
 from siaga112.interop.eidd import TARGET_NAMES
 from siaga112.models import call_sessions, calls, citizen_reports, handovers, incident_types, timeline_entries
 
-STAFF_ROLES = CREATE_ROLES - {"integration"}
 
 
 def _session(conn: Connection, session_id: str | None) -> Any:

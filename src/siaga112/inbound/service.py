@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from siaga112.auth.permissions import CREATE_ROLES, require_role
+from siaga112.auth.permissions import STAFF_ROLES, require_role
 from siaga112.auth.service import Principal
 from siaga112.blocks.service import active_block, consider_number
 from siaga112.calls.schemas import CallCreate
 from siaga112.calls.service import record_call
 from siaga112.context import Context
-from siaga112.db import utcnow
-from siaga112.errors import Conflict, InvalidField, NotFound
+from siaga112.db import load_row, utcnow
+from siaga112.errors import Conflict, InvalidField
 from siaga112.events import EventName, record_event
 from siaga112.incidents.schemas import CallerIn, IncidentCreate, LocationIn
 from siaga112.incidents.service import create_incident, load_visible, new_ticket
@@ -26,7 +26,6 @@ from siaga112.notify import service as notify
 from siaga112.phone import normalise_phone
 from siaga112.public.schemas import WebReportIn
 
-STAFF_ROLES = CREATE_ROLES - {"integration"}
 OPT_OUT_WORDS = {"STOP", "BERHENTI", "UNREG", "STOP KABAR"}
 OPT_IN_WORDS = {"MULAI", "START"}
 
@@ -161,13 +160,7 @@ def list_reports(ctx: Context, who: Principal, *, conn: Connection, status: str 
 
 
 def _load(conn: Connection, report_id: str, *, lock: bool = False) -> Any:
-    query = select(citizen_reports).where(citizen_reports.c.id == report_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    if row is None:
-        raise NotFound("report not found")
-    return row
+    return load_row(conn, citizen_reports, report_id, missing="report not found", lock=lock)
 
 
 def get_report(ctx: Context, who: Principal, report_id: str, *, conn: Connection) -> ReportRead:

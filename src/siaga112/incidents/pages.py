@@ -44,13 +44,14 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
     if mine is not None and who.role == "dispatcher" and mine.status in ("pending", "acknowledged"):
         recommended = units.rank_units(ctx, units.recommendation_request(
             ctx, who, incident_id, who.agency_code, conn=conn, limit=8))
-    call_signs = {u.id: u.call_sign for u in units.list_units(ctx, who, conn=conn)}
-    places = {p.code: p.name for p in ctx.gazetteer.places()}
+    # Only the units on this incident, not the whole fleet, for every panel refresh.
+    call_signs = units.call_signs_of(who, [a.unit_id for a in incident.assignments if a.unit_id],
+                                     conn=conn)
     if incident.caller is not None and (incident.caller.phone or incident.caller.name):
         request.state.caller_shown = (incident.id, incident.ticket)
     return pages_of(request).render(
         request, "incidents/_detail.html", status_code=status_code, who=who, incident=incident,
-        itype=itype, mine=mine, recommended=recommended, call_signs=call_signs, places=places,
+        itype=itype, mine=mine, recommended=recommended, call_signs=call_signs,
         sop=ctx.sop, commander=who.role in COMMAND_ROLES, now=utcnow(),
         steps=steps_for(ctx.sop, itype, incident.priority,
                         None if who.role in COMMAND_ROLES else who.agency_code))
@@ -72,9 +73,10 @@ def _audit_caller_view(request: Request, ctx: Context, who: Principal, conn=None
         return
     if conn is None:
         with ctx.db.transaction() as own:
-            audit.record(own, who, "incident.viewed", "incident", shown[0], detail={"ticket": shown[1]})
-    else:
-        audit.record(conn, who, "incident.viewed", "incident", shown[0], detail={"ticket": shown[1]})
+            _audit_caller_view(request, ctx, who, own)
+        return
+    incident_id, ticket = shown
+    audit.record(conn, who, "incident.viewed", "incident", incident_id, detail={"ticket": ticket})
 
 
 ACTIONS = {"terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status", "alihkan"}

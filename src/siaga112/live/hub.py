@@ -20,7 +20,7 @@ from sqlalchemy import Connection, func, select
 from siaga112.auth.service import Principal
 from siaga112.context import Context
 from siaga112.auth import cache
-from siaga112.events import NOTIFY_CHANNEL, EventName, sequence_events
+from siaga112.events import EventName, sequence_and_wake
 from siaga112.models import event_log
 
 log = structlog.get_logger(__name__)
@@ -136,14 +136,7 @@ class LiveHub:
         if self.ctx.db.is_sqlite:
             return True
         with self.ctx.db.transaction() as conn:
-            return self._sequence_in(conn)
-
-    def _sequence_in(self, conn) -> bool:
-        numbered = sequence_events(conn)
-        if numbered:
-            # Other processes' hubs may have looked before these positions existed.
-            conn.exec_driver_sql(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
-        return numbered is not None
+            return sequence_and_wake(conn) is not None
 
     def _latest(self) -> int:
         self._sequence()
@@ -157,7 +150,7 @@ class LiveHub:
             with self.ctx.db.transaction(write=False) as conn:
                 return read_events(conn, after), True
         with self.ctx.db.transaction() as conn:
-            sequenced = self._sequence_in(conn)
+            sequenced = sequence_and_wake(conn) is not None
             return read_events(conn, after), sequenced
 
     async def _run(self) -> None:

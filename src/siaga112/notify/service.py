@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from siaga112.config import Settings
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.events import NOTIFY_CHANNEL, SEQUENCER_LOCK, sequence_events
+from siaga112.events import SEQUENCER_LOCK, sequence_and_wake
 from siaga112.interop.sms import SendResult, SmsGateway
 from siaga112.interop.whatsapp import WhatsAppCloud
 from siaga112.models import (citizen_reports, event_log, incidents, notification_cursor,
@@ -181,8 +181,7 @@ def plan(ctx: Context, *, limit: int = 200) -> int:
             # Wait for a hub that is numbering right now (the lock is re-entrant for us below),
             # so what it numbers is committed before we read.
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})")
-            if sequence_events(conn):
-                conn.exec_driver_sql(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+            sequence_and_wake(conn)
     cursor = select(notification_cursor.c.position).where(notification_cursor.c.name == "notify")
     with ctx.db.transaction(write=False) as conn:
         position = conn.execute(cursor).scalar()

@@ -6,33 +6,25 @@ rows (conditional UPDATEs, a locked cursor), so several processes may run it tog
 """
 from __future__ import annotations
 
-import threading
-
-import structlog
-
 from siaga112.blocks.service import sweep
 from siaga112.context import Context
 from siaga112.interop.signing import purge_nonces
 from siaga112.notify.service import Adapter, build_adapters, plan, send_due
+from siaga112.periodic import Periodic
 
-log = structlog.get_logger(__name__)
 HOUSEKEEPING_EVERY = 30  # rounds
 
 
-class NotificationWorker:
+class NotificationWorker(Periodic):
     def __init__(self, ctx: Context, interval: float, adapters: dict[str, Adapter] | None = None):
+        # A round may be waiting on a slow gateway: give it time to finish on shutdown.
+        super().__init__("notify", interval, self._round, join_timeout=15)
         self.ctx = ctx
-        self.interval = interval
         self.adapters = build_adapters(ctx.settings) if adapters is None else adapters
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="siaga112-notify", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
+        self._rounds = 0
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=15)
+        super().stop()
         for adapter in self.adapters.values():
             close = getattr(adapter, "close", None)
             if close:
@@ -47,11 +39,6 @@ class NotificationWorker:
                 purge_nonces(conn, self.ctx.settings)
         return sent
 
-    def _run(self) -> None:
-        rounds = 0
-        while not self._stop.wait(self.interval):
-            rounds += 1
-            try:
-                self.run_once(housekeeping=rounds % HOUSEKEEPING_EVERY == 1)
-            except Exception as exc:  # noqa: BLE001 — the next round tries again
-                log.warning("notify_round_failed", error=type(exc).__name__)
+    def _round(self) -> None:
+        self._rounds += 1
+        self.run_once(housekeeping=self._rounds % HOUSEKEEPING_EVERY == 1)

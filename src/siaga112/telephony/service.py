@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from siaga112.auth.permissions import CREATE_ROLES, require_role
+from siaga112.auth.permissions import STAFF_ROLES, require_role
 from siaga112.auth.service import Principal
 from siaga112.blocks.service import active_block, block_note, consider_number
 from siaga112.calls.schemas import CallCreate
 from siaga112.calls.service import caller_history, record_call
 from siaga112.context import Context
-from siaga112.db import utcnow
-from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
+from siaga112.db import load_row, utcnow
+from siaga112.errors import Conflict, Forbidden, InvalidField
 from siaga112.events import EventName, record_event
 from siaga112.incidents.schemas import CallerIn
 from siaga112.incidents.service import load_visible
@@ -28,7 +28,6 @@ from siaga112.models import aml_locations, call_sessions, users
 from siaga112.phone import mask_phone, normalise_phone
 from siaga112.telephony.schemas import AmlRead, CallEventIn, CallKpis, CallSessionRead, SessionOutcome
 
-STAFF_ROLES = CREATE_ROLES - {"integration"}
 _ORDER = {"ringing": 0, "answered": 1, "ended": 2, "abandoned": 2}
 # AML arrives within seconds of the call; a fix this long after the call ended is not for it.
 AML_ATTACH_WINDOW = timedelta(minutes=10)
@@ -145,13 +144,7 @@ def _read(conn: Connection, row: Any) -> CallSessionRead:
 
 
 def _load(conn: Connection, session_id: str, *, lock: bool = False) -> Any:
-    query = select(call_sessions).where(call_sessions.c.id == session_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    if row is None:
-        raise NotFound("call not found")
-    return row
+    return load_row(conn, call_sessions, session_id, missing="call not found", lock=lock)
 
 
 def get_session(ctx: Context, who: Principal, session_id: str, *, conn: Connection) -> CallSessionRead:

@@ -126,6 +126,17 @@ def list_units(ctx: Context, who: Principal, *, conn: Connection, agency_code: s
     return [_read(u, stale, now) for u in conn.execute(query)]
 
 
+def call_signs_of(who: Principal, unit_ids: list[str], *, conn: Connection) -> dict[str, str]:
+    """Call signs of these units, as far as `who` may see the units (their own agency's)."""
+    if not unit_ids:
+        return {}
+    query = select(units.c.id, units.c.call_sign).where(units.c.id.in_(unit_ids))
+    agency_code = readable_units_agency(who, None)
+    if agency_code:
+        query = query.where(units.c.agency_code == agency_code)
+    return dict(conn.execute(query).all())
+
+
 def get_unit(ctx: Context, who: Principal, unit_id: str, *, conn: Connection) -> UnitRead:
     return _read(_visible_unit(who, unit_id, conn), ctx.settings.unit_position_stale_seconds)
 

@@ -14,6 +14,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
+from siaga112.events import EventName
+from siaga112.geo.gazetteer import Gazetteer
+
 PACKAGE = Path(__file__).resolve().parent.parent
 DATA_DIR = PACKAGE / "data" / "ppu"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -23,6 +26,9 @@ DEFAULT_LANGUAGE = "id"
 LANG_COOKIE = "siaga112_lang"
 # Each domain keeps its screens next to its code (ARCHITECTURE.md); "calls/new_call.html" is
 # src/siaga112/calls/templates/new_call.html.
+# What a console's event stream can carry (auth.revoked never reaches a stream); app.js listens
+# for each, so a new event name needs no change there.
+LIVE_EVENTS = " ".join(e.value for e in EventName if e is not EventName.AUTH_REVOKED)
 DOMAINS = ("calls", "dispatch", "incidents", "admin", "public", "units")
 
 
@@ -67,7 +73,8 @@ def load_translations(lang: str) -> NullTranslations:
 class Pages:
     """One Jinja2 environment per language, built once; render() picks the viewer's language."""
 
-    def __init__(self, *, timezone: str, tile_url: str, tile_attribution: str) -> None:
+    def __init__(self, *, timezone: str, tile_url: str, tile_attribution: str,
+                 gazetteer: Gazetteer | None = None) -> None:
         loader = ChoiceLoader([
             FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
             PrefixLoader({d: FileSystemLoader(str(PACKAGE / d / "templates")) for d in DOMAINS}),
@@ -81,13 +88,21 @@ class Pages:
                               extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
             env.install_gettext_translations(self.translations[lang], newstyle=True)
             env.filters["wita"] = self._wita_filter(lang)
+            env.filters["place_name"] = self._place_name(gazetteer)
             tr = self.translations[lang]
             env.filters["label"] = lambda code, tr=tr: tr.gettext(STATUS_LABELS[code]) \
                 if code in STATUS_LABELS else code
             env.globals["role_labels"] = {k: tr.gettext(v) for k, v in ROLE_LABELS.items()}
             env.globals.update(lang=lang, languages=LANGUAGES, tile_url=tile_url,
-                               tile_attribution=tile_attribution)
+                               tile_attribution=tile_attribution, live_events=LIVE_EVENTS)
             self.envs[lang] = env
+
+    @staticmethod
+    def _place_name(gazetteer: Gazetteer | None):
+        def place_name(code: str | None, default: str = "") -> str:
+            place = gazetteer.place(code) if gazetteer is not None and code else None
+            return place.name if place is not None else default
+        return place_name
 
     def _wita_filter(self, lang: str):
         def wita(value: datetime | None, pattern: str = "d MMM yyyy HH:mm") -> str:

@@ -105,18 +105,13 @@
       if (window.siagaIdle()) document.querySelectorAll("[data-incident]").forEach(el => htmx.trigger(el, "siaga-refresh-detail"));
     }, 120);
   }
-  const EVENTS = ["incident.created", "incident.updated", "incident.status_changed", "assignment.created",
-    "assignment.acknowledged", "assignment.dispatched", "assignment.declined", "assignment.escalated",
-    "assignment.updated", "unit.updated", "call.ringing", "call.answered", "call.ended", "call.location",
-    "report.created", "report.updated", "report.verified", "report.closed", "number_block.proposed",
-    "number_block.changed"];
   function startLive() {
     if (!body.hasAttribute("data-live") || !window.EventSource) return;
     const dot = document.querySelector(".live-dot");
     const source = new EventSource("/api/v1/events");
     source.onopen = () => { if (dot) dot.classList.add("on"); body.dataset.liveState = "open"; };
     source.onerror = () => { if (dot) dot.classList.remove("on"); body.dataset.liveState = "retrying"; };
-    EVENTS.forEach(name => source.addEventListener(name, ev => {
+    (body.dataset.liveEvents || "").split(" ").filter(Boolean).forEach(name => source.addEventListener(name, ev => {
       let data = {};
       try { data = JSON.parse(ev.data); } catch (e) { /* keep going */ }
       if (name === "call.answered" && data.answered_by && data.answered_by === body.dataset.username) takeSession(data.session_id, true);
