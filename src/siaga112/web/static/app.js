@@ -235,6 +235,8 @@
       if (prio && !prio.dataset.touched && sug.dataset.suggestPriority) prio.value = sug.dataset.suggestPriority;
     }
     setupMaps(ev.target);
+    // Focus moves here, in the swap itself: htmx's own `autofocus` handling runs ~20 ms later
+    // at settle time and could pull the cursor away from a field the user already typed into.
     const focus = ev.target.querySelector ? ev.target.querySelector("[data-autofocus]") : null;
     if (focus) focus.focus();
   });
@@ -326,6 +328,12 @@
   });
 
   let started = false;
-  function init() { if (started) return; started = true; setupMaps(); startLive(); }
+  function init() {
+    if (started) return;
+    started = true;
+    setupMaps(); startLive();
+    const focus = document.querySelector("[data-autofocus]");
+    if (focus && document.activeElement === body) focus.focus();
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();
