@@ -87,3 +87,44 @@ class SSEStream:
     def close(self) -> None:
         self._response.close()
         self._client.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, tmp_path, workers: int = 1, env: dict | None = None):
+    """`siaga112 serve` as its own process on `url`; returns (process, base URL) once healthy."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    port = free_port()
+    environment = dict(os.environ, SIAGA112_DATABASE_URL=url,
+                       SIAGA112_VAR_DIR=str(Path(tmp_path) / "var"), SIAGA112_LOG_LEVEL="WARNING",
+                       **(env or {}))
+    siaga112 = str(Path(sys.executable).parent / "siaga112")
+    proc = subprocess.Popen([siaga112, "serve", "--port", str(port), "--workers", str(workers)],
+                            env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode())
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)  # polling a process that is starting up, not waiting out a race
+    proc.kill()
+    raise RuntimeError("server did not start")

@@ -1,6 +1,7 @@
 """create_app(settings): routers, error rendering, health and metrics."""
 from __future__ import annotations
 
+import asyncio
 import gc
 from contextlib import asynccontextmanager
 
@@ -31,6 +32,7 @@ from siaga112.incidents.routes import router as incidents_router
 from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
+from siaga112.metrics import watch_loop_lag
 from siaga112.places.routes import router as places_router
 from siaga112.reference.routes import router as reference_router
 from siaga112.units.routes import recommendations_router
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         hub = LiveHub(ctx)
         app.state.hub = hub
         await hub.start()
+        lag_probe = (asyncio.create_task(watch_loop_lag(settings.loop_lag_probe_seconds))
+                     if settings.loop_lag_probe_seconds > 0 else None)
         listener = PgListener(ctx.db.url, ctx.bus) if not ctx.db.is_sqlite else None
         if listener:
             listener.start()
@@ -100,6 +104,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                 watcher.stop()
             if listener:
                 listener.stop()
+            if lag_probe:
+                lag_probe.cancel()
             await hub.stop()
             if context is None:
                 ctx.db.dispose()

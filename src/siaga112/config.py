@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Comment lines on idle event streams, so proxies and browsers keep the connection open.
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # How often the event loop's lag is sampled for /metrics (0: never).
+    loop_lag_probe_seconds: float = Field(default=0.1, ge=0)
     # How often the escalation worker looks for missed deadlines; 0 turns the worker off.
     escalation_interval_seconds: float = Field(default=1.0, ge=0)
     # How often each process checks whether another one changed the SOP; 0 turns the check off.

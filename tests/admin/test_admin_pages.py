@@ -320,3 +320,13 @@ def test_pages_render_in_english(admin_console):
     html = admin_console.get("/konsol/admin/sop").text
     assert "Incident types and the SOP matrix" in html
     assert "Users and roles" in html
+
+
+def test_a_file_sent_as_the_agency_name_is_refused_not_a_crash(admin_console, ctx):
+    before = counts(ctx)
+    r = admin_console.post("/konsol/admin/dinas/DLH", {"active": "on"},
+                           files={"name": ("name.txt", b"Dinas Palsu", "text/plain")})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "name"]
+    assert counts(ctx) == before
+    assert "Dinas Palsu" not in admin_console.get("/konsol/admin/dinas").text

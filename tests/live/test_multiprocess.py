@@ -2,45 +2,9 @@
 connected to another, through LISTEN/NOTIFY."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 
-from support import SSEStream
-
-SIAGA112 = str(Path(sys.executable).parent / "siaga112")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(url: str, tmp_path: Path, workers: int = 1):
-    port = free_port()
-    env = dict(os.environ, SIAGA112_DATABASE_URL=url, SIAGA112_VAR_DIR=str(tmp_path / "var"),
-               SIAGA112_LOG_LEVEL="WARNING")
-    proc = subprocess.Popen([SIAGA112, "serve", "--port", str(port), "--workers", str(workers)],
-                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode())
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)  # polling a process that is starting up, not waiting out a race
-    proc.kill()
-    raise RuntimeError("server did not start")
+from support import SSEStream, start_server
 
 
 def test_incident_created_on_one_process_reaches_a_stream_on_another(pg_database_url, tmp_path, templates,

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.datastructures import QueryParams
+from starlette.datastructures import FormData, QueryParams
 
 from siaga112.admin import service as admin
 from siaga112.audit import service as audit
@@ -25,7 +25,7 @@ from siaga112.deps import RowId, get_ctx
 from siaga112.errors import Conflict, Forbidden, InvalidField
 from siaga112.models.user import ROLES
 from siaga112.web.deps import page_principal
-from siaga112.web.forms import FormInvalid, blank_to_none, build
+from siaga112.web.forms import FormInvalid, blank_to_none, build, form_text, posted_form
 from siaga112.web.templating import pages_of
 
 router = APIRouter(prefix="/konsol/admin", include_in_schema=False)
@@ -137,10 +137,9 @@ def agency_editor(code: str, request: Request, who: Principal = Depends(_admin),
 
 
 @router.post("/dinas/{code}")
-async def agency_save(code: str, request: Request, who: Principal = Depends(_admin),
-                      ctx: Context = Depends(get_ctx)):
-    form = await request.form()
-    submitted = {"name": (form.get("name") or "").strip(), "active": form.get("active") == "on"}
+def agency_save(code: str, request: Request, who: Principal = Depends(_admin),
+                ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
+    submitted = {"name": form_text(form, "name"), "active": form.get("active") == "on"}
     try:
         data = build(AgencyUpdate, submitted)
         with ctx.db.transaction() as conn:
@@ -214,9 +213,8 @@ def _user_form(form) -> dict:
 
 
 @router.post("/pengguna")
-async def user_create(request: Request, who: Principal = Depends(_admin),
-                      ctx: Context = Depends(get_ctx)):
-    form = await request.form()
+def user_create(request: Request, who: Principal = Depends(_admin),
+                ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
     submitted = _user_form(form)
     try:
         data = build(UserCreate, submitted)
@@ -243,16 +241,15 @@ def user_editor(user_id: RowId, request: Request, who: Principal = Depends(_admi
 
 
 @router.post("/pengguna/{user_id}")
-async def user_save(user_id: RowId, request: Request, who: Principal = Depends(_admin),
-                    ctx: Context = Depends(get_ctx)):
-    form = await request.form()
+def user_save(user_id: RowId, request: Request, who: Principal = Depends(_admin),
+              ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
     submitted = blank_to_none(form, "full_name", "role", "agency_code")
     return _user_action(request, ctx, who, user_id, "save", submitted)
 
 
 @router.post("/pengguna/{user_id}/{action}")
-async def user_act(user_id: RowId, action: str, request: Request, who: Principal = Depends(_admin),
-                   ctx: Context = Depends(get_ctx)):
+def user_act(user_id: RowId, action: str, request: Request, who: Principal = Depends(_admin),
+             ctx: Context = Depends(get_ctx)):
     if action not in ("nonaktifkan", "aktifkan", "sandi"):
         raise InvalidField("action", f"unknown action {action!r}")
     return _user_action(request, ctx, who, user_id, action, {})
@@ -333,9 +330,8 @@ def type_editor(code: str, request: Request, who: Principal = Depends(_admin),
 
 
 @router.post("/sop/jenis/{code}")
-async def type_save(code: str, request: Request, who: Principal = Depends(_admin),
-                    ctx: Context = Depends(get_ctx)):
-    form = await request.form()
+def type_save(code: str, request: Request, who: Principal = Depends(_admin),
+              ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
     submitted = blank_to_none(form, "name_id", "name_en", "priority", "lead")
     submitted["support"] = [s for s in form.getlist("support") if isinstance(s, str) and s]
     return _sop_save(request, ctx, who, "type", code, submitted)
@@ -349,9 +345,8 @@ def priority_editor(level: int, request: Request, who: Principal = Depends(_admi
 
 
 @router.post("/sop/prioritas/{level}")
-async def priority_save(level: int, request: Request, who: Principal = Depends(_admin),
-                        ctx: Context = Depends(get_ctx)):
-    form = await request.form()
+def priority_save(level: int, request: Request, who: Principal = Depends(_admin),
+                  ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
     submitted = blank_to_none(form, "label_id", "label_en", "ack_seconds", "dispatch_seconds")
     return _sop_save(request, ctx, who, "priority", level, submitted)
 

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.datastructures import FormData
 
 from siaga112.auth.permissions import STAFF_ROLES
 from siaga112.auth.service import Principal
@@ -24,7 +25,7 @@ from siaga112.places.service import search_places
 from siaga112.telephony import service as telephony
 from siaga112.telephony.schemas import SessionOutcome
 from siaga112.web.deps import page_principal
-from siaga112.web.forms import blank_to_none, build
+from siaga112.web.forms import blank_to_none, build, form_text, posted_form
 from siaga112.web.templating import pages_of
 
 router = APIRouter(prefix="/konsol/panggilan", include_in_schema=False)
@@ -100,9 +101,9 @@ def history(request: Request, phone: str = "", who: Principal = Depends(_call_ta
 
 
 @router.post("/saran")
-async def suggestion(request: Request, who: Principal = Depends(_call_taker),
-                     ctx: Context = Depends(get_ctx)):
-    text = str((await request.form()).get("description") or "").strip()
+def suggestion(request: Request, who: Principal = Depends(_call_taker),
+               ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
+    text = form_text(form, "description")
     if not text:
         return HTMLResponse("")
     result = ctx.classifier.classify(text[:4000])
@@ -160,10 +161,9 @@ def _saved(message: str, **extra) -> dict[str, str]:
 
 
 @router.post("/hasil")
-async def record_outcome(request: Request, who: Principal = Depends(_call_taker),
-                         ctx: Context = Depends(get_ctx)):
+def record_outcome(request: Request, who: Principal = Depends(_call_taker),
+                   ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
     """A call that is not a new emergency: one key, one row."""
-    form = await request.form()
     fields = blank_to_none(form, "outcome", "channel", "transferred_to", "incident_id", "note",
                            "call_session_id", "report_id")
     if fields["outcome"] != "out_of_area":
@@ -195,10 +195,9 @@ async def record_outcome(request: Request, who: Principal = Depends(_call_taker)
 
 
 @router.post("/insiden")
-async def create_incident(request: Request, who: Principal = Depends(_call_taker),
-                          ctx: Context = Depends(get_ctx)):
+def create_incident(request: Request, who: Principal = Depends(_call_taker),
+                    ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
     """An emergency: the incident is created, routed and its ticket shown to read out."""
-    form = await request.form()
     f = blank_to_none(form, "channel", "description", "type_code", "priority", "lat", "lon",
                       "address", "desa_code", "form_key", "call_session_id", "report_id")
     location = {"lat": f["lat"], "lon": f["lon"], "address": f["address"], "desa_code": f["desa_code"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData
 
 from siaga112.auth.service import Principal
 from siaga112.context import Context
@@ -13,7 +14,7 @@ from siaga112.dispatch.queue import agency_queue
 from siaga112.errors import Forbidden
 from siaga112.units import service as units
 from siaga112.units.service import UNIT_TRANSITIONS
-from siaga112.web.forms import blank_to_none
+from siaga112.web.forms import blank_to_none, posted_form
 from siaga112.web.deps import page_principal
 from siaga112.web.templating import pages_of
 
@@ -58,9 +59,9 @@ def fleet(request: Request, who: Principal = Depends(_agency_member), ctx: Conte
 
 
 @router.post("/unit/{unit_id}/status")
-async def unit_status(unit_id: str, request: Request, who: Principal = Depends(_agency_member),
-                      ctx: Context = Depends(get_ctx)):
-    f = blank_to_none(await request.form(), "status", "note")
+def unit_status(unit_id: str, request: Request, who: Principal = Depends(_agency_member),
+                ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
+    f = blank_to_none(form, "status", "note")
     with ctx.db.transaction() as conn:
         units.change_status(ctx, who, unit_id, f["status"] or "", f["note"], conn=conn)
     response = _render_units(request, ctx, who)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import FormData
 
 from siaga112.audit import service as audit
 from siaga112.auth.permissions import COMMAND_ROLES
@@ -22,7 +23,7 @@ from siaga112.incidents.schemas import (DeclineBody, NoteCreate, ProgressBody, R
 from siaga112.sop.checklist import steps_for
 from siaga112.units import service as units
 from siaga112.web.deps import page_principal
-from siaga112.web.forms import blank_to_none, build
+from siaga112.web.forms import blank_to_none, build, posted_form
 from siaga112.web.templating import pages_of
 
 router = APIRouter(include_in_schema=False)
@@ -83,12 +84,12 @@ ACTIONS = {"terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status"
 
 
 @router.post("/konsol/insiden/{incident_id}/{action}")
-async def act(incident_id: str, action: str, request: Request,
-              who: Principal = Depends(page_principal), ctx: Context = Depends(get_ctx)):
+def act(incident_id: str, action: str, request: Request,
+        who: Principal = Depends(page_principal), ctx: Context = Depends(get_ctx),
+        form: FormData = Depends(posted_form)):
     """One console action on the incident, then the refreshed panel."""
     if action not in ACTIONS:
         raise InvalidField("action", f"unknown action {action!r}")
-    form = await request.form()
     f = blank_to_none(form, "agency_code", "unit_id", "status", "note", "reason", "text",
                       "type_code", "priority")
     agency = f["agency_code"] or who.agency_code or ""

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from siaga112.errors import DomainError
 
@@ -22,13 +24,28 @@ class FormInvalid(DomainError):
                            for field, msg in self.problems]}
 
 
+async def posted_form(request: Request) -> FormData:
+    """The posted form, parsed on the event loop so the handler itself can be a plain `def`.
+
+    Console handlers write to the database; as `async def` they would run that work on the loop
+    and stall every event stream of the process while they did.
+    """
+    return await request.form()
+
+
+def form_text(form: Any, name: str) -> str:
+    """A text field; a file sent in its place is bad input (422), not a crash."""
+    value = form.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise FormInvalid([(name, "expected text")])
+    return value.strip()
+
+
 def blank_to_none(form: Any, *names: str) -> dict[str, Any]:
     """The named fields, with empty inputs as None (a browser sends "" for an empty box)."""
-    out = {}
-    for name in names:
-        value = form.get(name)
-        out[name] = value.strip() if isinstance(value, str) and value.strip() else None
-    return out
+    return {name: form_text(form, name) or None for name in names}
 
 
 def build(model: type[BaseModel], data: dict[str, Any]) -> Any:
