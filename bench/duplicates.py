@@ -2,7 +2,7 @@
 
 Fills a fresh database with incidents spread over PPU (most in clusters around the towns, where
 real calls come from, the rest anywhere), all open and created within the duplicate window: the
-worst case, since every one of them is a candidate. Then times `incidents.service.find_duplicates`
+worst case, since every one of them is a candidate. Then times `incidents.duplicates.find_duplicates`
 (the query the intake runs) for random points, in-process, so the number is the search itself.
 
     python bench/duplicates.py --backend sqlite
@@ -29,7 +29,7 @@ from siaga112.bootstrap import build_context
 from siaga112.config import Settings
 from siaga112.db import utcnow
 from siaga112.geo.cells import cell_of
-from siaga112.incidents.service import find_duplicates
+from siaga112.incidents.duplicates import find_duplicates
 from siaga112.models import incidents
 
 TOWNS = [(-1.2563, 116.7684), (-1.2984, 116.7326), (-0.8493, 116.7190), (-1.2559, 116.4961),

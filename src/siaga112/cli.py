@@ -25,6 +25,16 @@ units_app = typer.Typer(help="Units and their AVL trail", no_args_is_help=True)
 app.add_typer(units_app, name="units")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
+docs_app = typer.Typer(help="Reference documentation generated from the code", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("events")
+def docs_events() -> None:
+    """The event list of the README (between its `events:begin` and `events:end` markers)."""
+    from siaga112.events.payloads import events_markdown
+
+    typer.echo(events_markdown(), nl=False)
 
 
 def _fail(message: str) -> None:
@@ -109,6 +119,7 @@ def user_add(name: str, role: str = typer.Option(..., help="admin|call_taker|com
              agency: Optional[str] = typer.Option(None, help="agency code (dispatchers, bound viewers)"),
              full_name: Optional[str] = None) -> None:
     """Add a user; the password is read from stdin (or prompted on a terminal)."""
+    from siaga112.auth.permissions import may_set_password_freely
     from siaga112.auth.service import create_user
     from siaga112.errors import DomainError
 
@@ -116,7 +127,7 @@ def user_add(name: str, role: str = typer.Option(..., help="admin|call_taker|com
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    if role != "integration" and len(password) < 8:
+    if not may_set_password_freely(role) and len(password) < 8:
         _fail("password must have at least 8 characters")
     ctx = _prepare(Settings())
     try:
@@ -285,9 +296,9 @@ def simulate(rate: float = typer.Option(5.0, help="incidents+calls per second"),
 
 
 def _cli_admin():
-    from siaga112.auth.service import Principal
+    from siaga112.auth.principal import Principal, Role
 
-    return Principal(user_id=0, username="cli", role="admin", agency_code=None)
+    return Principal(user_id=0, username="cli", role=Role.ADMIN, agency_code=None)
 
 
 _CLI_ADMIN = _cli_admin()

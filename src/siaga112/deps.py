@@ -11,7 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from siaga112.auth import cache
-from siaga112.auth.service import Principal, hash_token, principal_for_token, touch_token
+from siaga112.auth.principal import Principal
+from siaga112.auth.service import hash_token, principal_for_token, touch_token
 from siaga112.auth.sessions import (CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, WebSession,
                                     session_for_cookie, touch_session)
 from siaga112.context import Context

@@ -55,7 +55,12 @@ def test_an_event_that_commits_late_is_delivered_not_skipped(pg_database_url, tm
     from siaga112.app import create_app
     from siaga112.bootstrap import build_context
     from siaga112.config import Settings
-    from siaga112.events import EventName, record_event
+    from siaga112.events import record_event
+    from siaga112.events.payloads import NumberBlockChanged
+
+    def marked(which: str) -> NumberBlockChanged:
+        return NumberBlockChanged(block_id=1, phone_masked=None, status=which, counts=None,
+                                  expires_at=None)
 
     settings = Settings(database_url=pg_database_url, var_dir=tmp_path, escalation_interval_seconds=0)
     ctx = build_context(settings, prepare=False)
@@ -72,18 +77,18 @@ def test_an_event_that_commits_late_is_delivered_not_skipped(pg_database_url, tm
         # The slow transaction takes its event id first but commits second.
         slow = ctx.db.engine.connect()
         slow_tx = slow.begin()
-        record_event(slow, ctx.db, EventName.INCIDENT_UPDATED, {"which": "slow"})
+        record_event(slow, ctx.db, marked("slow"))
         with ctx.db.transaction() as fast:
-            record_event(fast, ctx.db, EventName.INCIDENT_UPDATED, {"which": "fast"})
+            record_event(fast, ctx.db, marked("fast"))
         first = stream.next(timeout=10)
         slow_tx.commit()
         slow.close()
         second = stream.next(timeout=10)
-        assert first["data"]["which"] == "fast" and second["data"]["which"] == "slow"
+        assert first["data"]["status"] == "fast" and second["data"]["status"] == "slow"
         assert second["id"] == first["id"] + 1
         resumed = SSEStream(f"http://127.0.0.1:{sock.getsockname()[1]}",
                             templates["postgresql"].tokens["commander"], last_event_id=first["id"])
-        assert resumed.next(timeout=10)["data"]["which"] == "slow"
+        assert resumed.next(timeout=10)["data"]["status"] == "slow"
         resumed.close()
     finally:
         stream.close()

@@ -19,11 +19,12 @@ from siaga112.admin import service as admin
 from siaga112.audit import service as audit
 from siaga112.admin.schemas import (AgencyUpdate, IncidentTypeUpdate, PriorityUpdate, UserChange,
                                     UserCreate)
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import administers
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.deps import RowId, get_ctx
 from siaga112.errors import Conflict, Forbidden, InvalidField
-from siaga112.models.user import ROLES
+from siaga112.auth.principal import Role
 from siaga112.web.deps import page_principal
 from siaga112.web.forms import FormInvalid, blank_to_none, build, form_text, posted_form
 from siaga112.web.templating import pages_of
@@ -38,7 +39,7 @@ KIND_LABELS = {"agency": "Dinas", "user": "Pengguna", "incident_type": "Jenis ke
 
 
 def _admin(who: Principal = Depends(page_principal)) -> Principal:
-    if who.role != "admin":
+    if not administers(who):
         raise Forbidden("halaman ini untuk administrator")
     return who
 
@@ -82,7 +83,7 @@ def _render(request: Request, name: str, status_code: int = 200, **context) -> R
     pages = pages_of(request)
     lang = pages.language(request)
     return pages.render(request, name, status_code=status_code, nav="admin",
-                        role_labels=ROLE_LABELS, kind_labels=KIND_LABELS, roles=ROLES,
+                        role_labels=ROLE_LABELS, kind_labels=KIND_LABELS, roles=list(Role),
                         duration=lambda seconds: duration_text(seconds, lang), **context)
 
 

@@ -1,13 +1,10 @@
 """What the administration forms accept; SOP rules are checked by the SOP checker, not here."""
 from __future__ import annotations
 
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from siaga112.models.user import ROLES
-
-Role = Literal[ROLES]  # type: ignore[valid-type]
+from siaga112.auth.principal import Role
 
 
 class Strict(BaseModel):

@@ -18,8 +18,10 @@ from siaga112.audit import service as audit
 from siaga112.auth.accounts import revoke_everywhere
 from siaga112.admin.schemas import (AgencyUpdate, IncidentTypeUpdate, PriorityUpdate, UserChange,
                                     UserCreate)
-from siaga112.auth.permissions import require_role
-from siaga112.auth.service import Principal, create_user, set_password
+from siaga112.auth.permissions import (administrator_accounts, is_admin_role, require_admin,
+                                       role_needs_agency)
+from siaga112.auth.principal import Principal
+from siaga112.auth.service import create_user, set_password
 from siaga112.auth.sessions import end_user_sessions
 from siaga112.context import Context
 from siaga112.db import utcnow
@@ -32,7 +34,6 @@ from siaga112.sop.reload import install_sop
 from siaga112.sop.schemas import Sop
 from siaga112.sop.service import bump_sop_revision, read_sop
 
-ADMIN_ROLES = frozenset({"admin"})
 TARGET_KINDS = ("agency", "user", "incident_type", "priority")
 
 
@@ -51,7 +52,7 @@ class SopRefused(DomainError):
 
 
 def _require_admin(who: Principal) -> None:
-    require_role(who, ADMIN_ROLES, "administer Siaga 112")
+    require_admin(who, "administer Siaga 112")
 
 
 # --- the record of changes ---------------------------------------------------------------------
@@ -354,7 +355,7 @@ def new_password() -> str:
 
 
 def _check_agency(conn: Connection, role: str, agency_code: str | None) -> None:
-    if role == "dispatcher" and not agency_code:
+    if role_needs_agency(role) and not agency_code:
         raise InvalidField("agency_code", "a dispatcher must be bound to an agency")
     if agency_code:
         row = conn.execute(select(agencies.c.active).where(agencies.c.code == agency_code)).first()
@@ -379,7 +380,7 @@ def _keep_an_admin(conn: Connection, who: Principal, row, *, losing_admin: bool)
         raise Conflict("you cannot disable your own account or take away your own admin role; "
                        "ask another administrator")
     # Lock every active admin row so two admins demoting each other cannot both succeed.
-    others = conn.execute(select(users.c.id).where(users.c.role == "admin", users.c.active.is_(True),
+    others = conn.execute(select(users.c.id).where(administrator_accounts(), users.c.active.is_(True),
                                                    users.c.id != row.id).with_for_update()).all()
     if not others:
         raise Conflict(f"{row.username} is the last active administrator")
@@ -412,7 +413,7 @@ def change_user(ctx: Context, who: Principal, user_id: int, data: UserChange, *,
         return False
     if after["role"] != before["role"] or after["agency_code"] != before["agency_code"]:
         _check_agency(conn, data.role, data.agency_code)
-    _keep_an_admin(conn, who, row, losing_admin=row.role == "admin" and data.role != "admin"
+    _keep_an_admin(conn, who, row, losing_admin=is_admin_role(row.role) and not is_admin_role(data.role)
                    and bool(row.active))
     conn.execute(update(users).where(users.c.id == user_id).values(**after))
     b, a = _changed(before, after)
@@ -431,7 +432,7 @@ def set_user_active(ctx: Context, who: Principal, user_id: int, active: bool, *,
     row = _locked_user(conn, user_id)
     if bool(row.active) == active:
         return None
-    _keep_an_admin(conn, who, row, losing_admin=not active and row.role == "admin")
+    _keep_an_admin(conn, who, row, losing_admin=not active and is_admin_role(row.role))
     conn.execute(update(users).where(users.c.id == user_id)
                  .values(active=active, disabled_at=None if active else utcnow()))
     ended = 0

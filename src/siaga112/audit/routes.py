@@ -8,13 +8,12 @@ from pydantic import AwareDatetime
 
 from siaga112.audit import service
 from siaga112.audit.schemas import AuditEntryRead, AuditPage
-from siaga112.auth.permissions import require_role
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import require_admin
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-AUDITORS = frozenset({"admin"})
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -29,7 +28,7 @@ def search_audit(actor: str | None = Query(default=None, max_length=64),
                  limit: int = Query(default=100, ge=1, le=500),
                  who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     """Newest first. Searching is itself audited: the trail shows who looked at it."""
-    require_role(who, AUDITORS, "read the audit trail")
+    require_admin(who, "read the audit trail")
     target = service.search_target(ctx.settings, target)
     with ctx.db.transaction() as conn:
         rows, next_cursor = service.search(conn, actor=actor, action=action, target=target,

@@ -22,10 +22,11 @@ import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
+from siaga112.auth.principal import Principal
 from siaga112.db import utcnow
 from siaga112.errors import InvalidField
 from siaga112.fastsql import FastInsert
@@ -33,8 +34,6 @@ from siaga112.models import audit_log
 from siaga112.phone import normalise_phone
 from siaga112.periodic import Periodic
 
-if TYPE_CHECKING:  # the auth package records its own changes here
-    from siaga112.auth.service import Principal
 
 # A search term that looks like a phone number is searched as that caller's digest.
 PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{5,}")

@@ -14,12 +14,13 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from siaga112.audit import service as audit
 from siaga112.auth import cache
-from siaga112.auth.service import (Principal, hash_password, hash_token, issue_token,
-                                   verify_password)
+from siaga112.auth.principal import Principal
+from siaga112.auth.service import hash_password, hash_token, issue_token, verify_password
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.errors import Conflict, Forbidden, InvalidField, LoginLocked, NotFound, Unauthorized
-from siaga112.events import EventName, record_event
+from siaga112.events import record_event
+from siaga112.events.payloads import AuthRevoked
 from siaga112.models import api_tokens, login_attempts, users
 
 log = structlog.get_logger(__name__)
@@ -102,7 +103,7 @@ def revoke_everywhere(ctx: Context, conn: Connection, *, user_id: int | None = N
                        token_id: int | None = None) -> None:
     """Cached principals go now; other processes and open event streams follow the event."""
     cache.purge_after_commit(conn, user_id=user_id, token_id=token_id)
-    record_event(conn, ctx.db, EventName.AUTH_REVOKED, {"user_id": user_id, "token_id": token_id})
+    record_event(conn, ctx.db, AuthRevoked(user_id=user_id, token_id=token_id))
 
 
 def change_password(ctx: Context, who: Principal, current: str, new: str) -> None:

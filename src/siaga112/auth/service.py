@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -14,31 +13,13 @@ from siaga112.audit import service as audit
 from siaga112.db import utcnow
 from siaga112.errors import InvalidField, Unauthorized
 from siaga112.models import agencies, api_tokens, users
-from siaga112.models.user import ROLES, TOKEN_SCOPES
+from siaga112.auth.permissions import role_needs_agency
+from siaga112.auth.principal import Principal, Role, Scope
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "s112_"
 # last_used_at is a write on a read path; refreshing it once a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-STAFF_ROLES = frozenset({"admin", "commander", "call_taker"})
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: int
-    username: str
-    role: str
-    agency_code: str | None
-    token_id: int | None = None
-    # What the credential allows: "full", or "read" (GET only) for a read-only API token.
-    scope: str = "full"
-    # Where this request came from (the client address); per request, for the audit trail.
-    remote: str | None = None
-
-    @property
-    def sees_everything(self) -> bool:
-        """Staff and a viewer bound to no agency see every incident."""
-        return self.role in STAFF_ROLES or (self.role == "viewer" and self.agency_code is None)
 
 
 def hash_token(token: str) -> str:
@@ -53,9 +34,9 @@ def create_user(conn: Connection, *, username: str, role: str, agency_code: str 
     username = username.strip()
     if not username:
         raise InvalidField("username", "username must not be empty")
-    if role not in ROLES:
-        raise InvalidField("role", f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    if role == "dispatcher" and not agency_code:
+    if role not in Role.__members__.values():
+        raise InvalidField("role", f"unknown role {role!r}; one of {', '.join(Role)}")
+    if role_needs_agency(role) and not agency_code:
         raise InvalidField("agency_code", "a dispatcher must be bound to an agency")
     if agency_code is not None:
         if conn.execute(select(agencies.c.code).where(agencies.c.code == agency_code)).first() is None:
@@ -114,8 +95,8 @@ def issue_token(conn: Connection, *, username: str, name: str | None = None,
     row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
     if row is None:
         raise InvalidField("username", f"no user {username!r}")
-    if scope not in TOKEN_SCOPES:
-        raise InvalidField("scope", f"unknown scope {scope!r}; one of {', '.join(TOKEN_SCOPES)}")
+    if scope not in Scope.__members__.values():
+        raise InvalidField("scope", f"unknown scope {scope!r}; one of {', '.join(Scope)}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     conn.execute(insert(api_tokens).values(user_id=row.id, name=name or f"{username} token",
                                            token_hash=hash_token(token), created_at=utcnow(),

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from siaga112.auth.service import Principal
+from siaga112.auth.principal import Principal
 from siaga112.db import utcnow
 from siaga112.models import users, web_sessions
 

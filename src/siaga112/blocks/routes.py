@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from siaga112.auth.service import Principal
+from siaga112.auth.principal import Principal
 from siaga112.blocks import service
 from siaga112.blocks.schemas import BlockDecision, BlockPropose, BlockRead, BlockRelease
 from siaga112.context import Context

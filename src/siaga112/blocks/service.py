@@ -12,19 +12,19 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from siaga112.auth.permissions import COMMAND_ROLES, STAFF_ROLES, require_role
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import require_command, require_staff
+from siaga112.auth.principal import Principal
 from siaga112.blocks.schemas import BlockRead
 from siaga112.context import Context
 from siaga112.db import load_row, utcnow
 from siaga112.errors import Conflict, InvalidField
-from siaga112.events import EventName, record_event
+from siaga112.events import record_event
+from siaga112.events.payloads import NumberBlockChange, NumberBlockChanged, NumberBlockProposed
 from siaga112.models import calls, number_block_audit, number_blocks
 from siaga112.phone import mask_phone, normalise_phone
 
 FALSE_OUTCOMES = ("prank", "silent")
 # Supervisors: the command centre and the administrator confirm and release blocks.
-SUPERVISOR_ROLES = COMMAND_ROLES
 
 
 def active_block(conn: Connection, phone: str | None, *, now: datetime | None = None) -> Any | None:
@@ -50,11 +50,12 @@ def _audit(conn: Connection, block_id: int, action: str, who: Principal | None, 
                                                    actor_id=who.user_id if who else None, at=at, note=note))
 
 
-def _announce(ctx: Context, conn: Connection, block_id: int, name: EventName) -> None:
+def _announce(ctx: Context, conn: Connection, block_id: int,
+              payload: type[NumberBlockChange]) -> None:
     row = conn.execute(select(number_blocks).where(number_blocks.c.id == block_id)).one()
-    record_event(conn, ctx.db, name, {
-        "block_id": row.id, "phone_masked": mask_phone(row.phone), "status": row.status,
-        "counts": row.counts, "expires_at": row.expires_at.isoformat() if row.expires_at else None})
+    record_event(conn, ctx.db, payload(
+        block_id=row.id, phone_masked=mask_phone(row.phone), status=row.status, counts=row.counts,
+        expires_at=row.expires_at))
 
 
 def _propose(ctx: Context, conn: Connection, phone: str, reason: str, counts: dict[str, int],
@@ -72,7 +73,7 @@ def _propose(ctx: Context, conn: Connection, phone: str, reason: str, counts: di
     except IntegrityError:  # a concurrent sweep proposed it first
         return None
     _audit(conn, block_id, "proposed", who, now, reason)
-    _announce(ctx, conn, block_id, EventName.NUMBER_BLOCK_PROPOSED)
+    _announce(ctx, conn, block_id, NumberBlockProposed)
     return int(block_id)
 
 
@@ -102,7 +103,7 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> tuple[int, int]:
                 .values(status="expired", ended_at=now))
             if won.rowcount == 1:
                 _audit(conn, block_id, "expired", None, now)
-                _announce(ctx, conn, block_id, EventName.NUMBER_BLOCK_CHANGED)
+                _announce(ctx, conn, block_id, NumberBlockChanged)
         since = now - timedelta(hours=ctx.settings.prank_window_hours)
         over = conn.execute(select(calls.c.caller_phone).where(
             calls.c.outcome.in_(FALSE_OUTCOMES), calls.c.received_at >= since,
@@ -116,7 +117,7 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> tuple[int, int]:
 def propose_block(ctx: Context, who: Principal, raw_phone: str, reason: str, *,
                   conn: Connection) -> BlockRead:
     """A call-taker proposes a block by hand; a supervisor still confirms it."""
-    require_role(who, STAFF_ROLES, "propose blocks")
+    require_staff(who, "propose blocks")
     try:
         phone = normalise_phone(raw_phone)
     except ValueError as exc:
@@ -143,36 +144,36 @@ def _move(conn: Connection, row: Any, expected: str, **values: Any) -> None:
 
 def confirm_block(ctx: Context, who: Principal, block_id: int, note: str | None, *,
                   conn: Connection) -> BlockRead:
-    require_role(who, SUPERVISOR_ROLES, "confirm blocks")
+    require_command(who, "confirm blocks")
     row = _load(conn, block_id)
     now = utcnow()
     _move(conn, row, "proposed", status="active", confirmed_at=now, confirmed_by=who.user_id,
           expires_at=now + timedelta(hours=ctx.settings.block_hours))
     _audit(conn, block_id, "confirmed", who, now, note)
-    _announce(ctx, conn, block_id, EventName.NUMBER_BLOCK_CHANGED)
+    _announce(ctx, conn, block_id, NumberBlockChanged)
     return get_block(ctx, who, block_id, conn=conn)
 
 
 def reject_block(ctx: Context, who: Principal, block_id: int, note: str | None, *,
                  conn: Connection) -> BlockRead:
-    require_role(who, SUPERVISOR_ROLES, "reject blocks")
+    require_command(who, "reject blocks")
     row = _load(conn, block_id)
     now = utcnow()
     _move(conn, row, "proposed", status="rejected", ended_at=now, ended_by=who.user_id, end_note=note)
     _audit(conn, block_id, "rejected", who, now, note)
-    _announce(ctx, conn, block_id, EventName.NUMBER_BLOCK_CHANGED)
+    _announce(ctx, conn, block_id, NumberBlockChanged)
     return get_block(ctx, who, block_id, conn=conn)
 
 
 def release_block(ctx: Context, who: Principal, block_id: int, note: str, *,
                   conn: Connection) -> BlockRead:
     """Lift an active block before it expires (a reason is required and audited)."""
-    require_role(who, SUPERVISOR_ROLES, "release blocks")
+    require_command(who, "release blocks")
     row = _load(conn, block_id)
     now = utcnow()
     _move(conn, row, "active", status="released", ended_at=now, ended_by=who.user_id, end_note=note)
     _audit(conn, block_id, "released", who, now, note)
-    _announce(ctx, conn, block_id, EventName.NUMBER_BLOCK_CHANGED)
+    _announce(ctx, conn, block_id, NumberBlockChanged)
     return get_block(ctx, who, block_id, conn=conn)
 
 
@@ -192,13 +193,13 @@ def _read(conn: Connection, row: Any) -> BlockRead:
 
 
 def get_block(ctx: Context, who: Principal, block_id: int, *, conn: Connection) -> BlockRead:
-    require_role(who, STAFF_ROLES, "read blocks")
+    require_staff(who, "read blocks")
     return _read(conn, _load(conn, block_id))
 
 
 def list_blocks(ctx: Context, who: Principal, *, conn: Connection, status: str | None = None,
                 phone: str | None = None, limit: int = 100) -> list[BlockRead]:
-    require_role(who, STAFF_ROLES, "read blocks")
+    require_staff(who, "read blocks")
     query = select(number_blocks)
     if status:
         query = query.where(number_blocks.c.status.in_(status.split(",")))

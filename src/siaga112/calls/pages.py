@@ -8,15 +8,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import FormData
 
-from siaga112.auth.permissions import STAFF_ROLES
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import is_staff
+from siaga112.auth.principal import Principal
 from siaga112.calls import service as calls
 from siaga112.calls.schemas import TRANSFER_TARGETS, CallCreate
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.deps import get_ctx
 from siaga112.errors import Forbidden
-from siaga112.incidents import service as incidents
+from siaga112.incidents import intake, reads
+from siaga112.incidents.duplicates import find_duplicates
 from siaga112.inbound import service as reports
 from siaga112.inbound.schemas import ReportClose, ReportVerify
 from siaga112.incidents.schemas import IncidentCreate
@@ -40,7 +41,7 @@ OUTCOMES = (  # outcome, shortcut (KeyboardEvent.code), Indonesian label
 
 
 def _call_taker(who: Principal = Depends(page_principal)) -> Principal:
-    if who.role not in STAFF_ROLES:
+    if not is_staff(who):
         raise Forbidden("halaman ini untuk operator 112")
     return who
 
@@ -136,7 +137,7 @@ def duplicates(request: Request, who: Principal = Depends(_call_taker), ctx: Con
     if type_code not in ctx.sop.incident_types:
         type_code = "OTHER"
     with ctx.db.transaction(write=False) as conn:
-        found = incidents.find_duplicates(ctx, conn, type_code=type_code, lat=lat, lon=lon,
+        found = find_duplicates(ctx, conn, type_code=type_code, lat=lat, lon=lon,
                                           now=utcnow())
     return pages_of(request).render(request, "calls/_duplicates.html", duplicates=found)
 
@@ -212,9 +213,9 @@ def create_incident(request: Request, who: Principal = Depends(_call_taker),
             verified = reports.verify_report(ctx, who, f["report_id"], ReportVerify(
                 description=body.description, type_code=body.type_code, priority=body.priority,
                 location=body.location), conn=conn)
-            incident = incidents.get_incident(ctx, who, verified.incident_id, conn=conn)
+            incident = reads.get_incident(ctx, who, verified.incident_id, conn=conn)
         else:
-            result = incidents.create_incident(ctx, who, body, conn=conn, idempotency_key=key)
+            result = intake.create_incident(ctx, who, body, conn=conn, idempotency_key=key)
             incident, created = result.incident, result.created
             if f["call_session_id"]:
                 telephony.link_incident(ctx, who, f["call_session_id"], incident.id, conn=conn)

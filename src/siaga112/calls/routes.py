@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from siaga112.auth.service import Principal
+from siaga112.auth.principal import Principal
 from siaga112.calls import service
 from siaga112.calls.schemas import CallCreate, CallerHistory, CallRead
 from siaga112.context import Context

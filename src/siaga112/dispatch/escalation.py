@@ -13,8 +13,10 @@ from sqlalchemy import select, update
 
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.events import EventName, record_event
-from siaga112.incidents.service import append_timeline
+from siaga112.dispatch.assignments import assignment_event
+from siaga112.events import record_events
+from siaga112.events.payloads import AssignmentEscalated
+from siaga112.incidents.timeline import append_timeline
 from siaga112.metrics import ESCALATIONS
 from siaga112.models import assignments, incidents
 from siaga112.periodic import Periodic
@@ -60,9 +62,7 @@ def escalate_overdue(ctx: Context, *, now: datetime | None = None, limit: int = 
 
 def _record_escalation(ctx: Context, conn, assignment_id: int, reason: str, now: datetime) -> None:
     a = conn.execute(select(assignments).where(assignments.c.id == assignment_id)).one()
-    incident = conn.execute(select(incidents.c.id, incidents.c.ticket, incidents.c.type_code,
-                                   incidents.c.priority, incidents.c.attention)
-                            .where(incidents.c.id == a.incident_id)).one()
+    incident = conn.execute(select(incidents).where(incidents.c.id == a.incident_id)).one()
     if incident.attention is None:
         conn.execute(update(incidents).where(incidents.c.id == incident.id)
                      .values(attention="overdue", updated_at=now))
@@ -70,13 +70,9 @@ def _record_escalation(ctx: Context, conn, assignment_id: int, reason: str, now:
     append_timeline(conn, incident.id, "escalated", who=None, at=now, agency_code=a.agency_code,
                     text=f"{a.agency_code} {label}: diteruskan ke pusat komando",
                     data={"reason": reason})
-    record_event(conn, ctx.db, EventName.ASSIGNMENT_ESCALATED, {
-        "incident_id": incident.id, "ticket": incident.ticket, "agency_code": a.agency_code,
-        "role": a.role, "status": a.status, "priority": incident.priority,
-        "type_code": incident.type_code, "reason": reason,
-        "due_at": (a.ack_due_at if reason == "not_acknowledged" else a.arrival_due_at).isoformat(),
-        "at": now.isoformat()},
-        incident_id=incident.id, agencies={a.agency_code, ctx.sop.command_agency})
+    due_at = a.ack_due_at if reason == "not_acknowledged" else a.arrival_due_at
+    record_events(conn, ctx.db, [assignment_event(ctx, incident, a, AssignmentEscalated, at=now,
+                                                  reason=reason, due_at=due_at)])
     log.info("assignment_escalated", incident_id=incident.id, agency=a.agency_code, reason=reason)
 
 

@@ -6,15 +6,18 @@ import json
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import is_agency_member
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.deps import get_ctx
 from siaga112.dispatch.queue import agency_queue
 from siaga112.errors import Forbidden
 from siaga112.units import service as units
-from siaga112.units.service import UNIT_TRANSITIONS
-from siaga112.web.forms import blank_to_none, posted_form
+from siaga112.dispatch.service import change_unit_status
+from siaga112.models.status import UNIT_MANUAL_MOVES
+from siaga112.units.schemas import StatusBody
+from siaga112.web.forms import blank_to_none, build, posted_form
 from siaga112.web.deps import page_principal
 from siaga112.web.templating import pages_of
 
@@ -22,7 +25,7 @@ router = APIRouter(prefix="/konsol/dinas", include_in_schema=False)
 
 
 def _agency_member(who: Principal = Depends(page_principal)) -> Principal:
-    if who.role in ("dispatcher", "viewer") and who.agency_code:
+    if is_agency_member(who):
         return who
     raise Forbidden("halaman ini untuk petugas dinas")
 
@@ -46,10 +49,8 @@ def queue(request: Request, who: Principal = Depends(_agency_member), ctx: Conte
 def _render_units(request: Request, ctx: Context, who: Principal):
     with ctx.db.transaction(write=False) as conn:
         fleet = units.list_units(ctx, who, conn=conn, agency_code=who.agency_code)
-    # Dispatching happens from an incident; here only the moves a dispatcher makes by hand.
-    moves = {status: sorted(s for s in nexts if s != "dispatched")
-             for status, nexts in UNIT_TRANSITIONS.items()}
-    return pages_of(request).render(request, "dispatch/_units.html", fleet=fleet, moves=moves,
+    return pages_of(request).render(request, "dispatch/_units.html", fleet=fleet,
+                                    moves=UNIT_MANUAL_MOVES,
                                     who=who)
 
 
@@ -63,7 +64,8 @@ def unit_status(unit_id: str, request: Request, who: Principal = Depends(_agency
                 ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
     f = blank_to_none(form, "status", "note")
     with ctx.db.transaction() as conn:
-        units.change_status(ctx, who, unit_id, f["status"] or "", f["note"], conn=conn)
+        body = build(StatusBody, {"status": f["status"], "note": f["note"]})
+        change_unit_status(ctx, who, unit_id, body.status, body.note, conn=conn)
     response = _render_units(request, ctx, who)
     response.headers["HX-Trigger"] = json.dumps(
         {"siaga-toast": pages_of(request).gettext(request, "Tersimpan")})

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, case, select
 
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import scoped_agency
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.errors import NotFound
-from siaga112.incidents.service import OPEN_STATUSES
+from siaga112.models.status import OPEN_INCIDENT
 from siaga112.models import assignments, incidents, units
 
 ACTIVE_ASSIGNMENT = ("pending", "acknowledged", "dispatched", "en_route", "on_scene")
@@ -36,7 +37,7 @@ class QueueItem:
 def agency_queue(ctx: Context, who: Principal, agency_code: str, *, conn: Connection,
                  limit: int = 200) -> list[QueueItem]:
     """Pending first (nearest deadline first), then work in progress by priority."""
-    if not who.sees_everything and who.agency_code != agency_code:
+    if scoped_agency(who, agency_code) != agency_code:
         raise NotFound("no such agency in your scope")
     pending_first = case((assignments.c.status == "pending", 0), else_=1)
     rows = conn.execute(
@@ -49,7 +50,7 @@ def agency_queue(ctx: Context, who: Principal, agency_code: str, *, conn: Connec
         .outerjoin(units, units.c.id == assignments.c.unit_id)
         .where(assignments.c.agency_code == agency_code,
                assignments.c.status.in_(ACTIVE_ASSIGNMENT),
-               incidents.c.status.in_(OPEN_STATUSES))
+               incidents.c.status.in_(sorted(OPEN_INCIDENT)))
         .order_by(pending_first, incidents.c.priority, assignments.c.ack_due_at)
         .limit(limit)).all()
     return [QueueItem(incident_id=r.id, ticket=r.ticket, type_code=r.type_code,

@@ -6,7 +6,7 @@ import json
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from siaga112.auth.service import Principal
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 from siaga112.handover import service

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from siaga112.auth.permissions import STAFF_ROLES, require_role
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import require_staff
+from siaga112.auth.principal import Principal
 from siaga112.calls.schemas import CallCreate
 from siaga112.calls.service import record_call
 from siaga112.context import Context
@@ -16,7 +16,9 @@ from siaga112.errors import Conflict, NotFound
 from siaga112.handover.schemas import HandoverCreate, HandoverRead
 from siaga112.inbound.schemas import ReportClose
 from siaga112.inbound.service import close_report
-from siaga112.incidents.service import OPEN_STATUSES, load_visible, set_incident_status
+from siaga112.incidents.reads import load_visible
+from siaga112.incidents.service import set_incident_status
+from siaga112.models.status import OPEN_INCIDENT
 from siaga112.interop import eidd
 from siaga112.interop.eidd import TARGET_NAMES
 from siaga112.models import call_sessions, calls, citizen_reports, handovers, incident_types, timeline_entries
@@ -40,7 +42,7 @@ def _call_part(call_id: str | None, channel: str, phone: str | None, session: An
 
 
 def create_handover(ctx: Context, who: Principal, data: HandoverCreate, *, conn: Connection) -> HandoverRead:
-    require_role(who, STAFF_ROLES, "hand calls over")
+    require_staff(who, "hand calls over")
     now = utcnow()
     handover_id = str(uuid.uuid4())
     session = _session(conn, data.call_session_id)
@@ -50,7 +52,7 @@ def create_handover(ctx: Context, who: Principal, data: HandoverCreate, *, conn:
     notes: list[dict[str, Any]] = []
     if data.incident_id:
         row = load_visible(ctx, who, data.incident_id, conn=conn, lock=True)
-        if row.status not in OPEN_STATUSES or row.status == "on_scene":
+        if row.status not in OPEN_INCIDENT or row.status == "on_scene":
             raise Conflict(f"a {row.status} incident cannot be handed over")
         set_incident_status(ctx, conn, who, row, "cancelled", now=now,
                             note=f"dialihkan ke {TARGET_NAMES[data.target]}")
@@ -111,7 +113,7 @@ def create_handover(ctx: Context, who: Principal, data: HandoverCreate, *, conn:
 
 
 def get_handover(ctx: Context, who: Principal, handover_id: str, *, conn: Connection) -> HandoverRead:
-    require_role(who, STAFF_ROLES, "read hand-overs")
+    require_staff(who, "read hand-overs")
     row = conn.execute(select(handovers).where(handovers.c.id == handover_id)).first()
     if row is None:
         raise NotFound("hand-over not found")
@@ -119,6 +121,6 @@ def get_handover(ctx: Context, who: Principal, handover_id: str, *, conn: Connec
 
 
 def list_handovers(ctx: Context, who: Principal, *, conn: Connection, limit: int = 50) -> list[HandoverRead]:
-    require_role(who, STAFF_ROLES, "read hand-overs")
+    require_staff(who, "read hand-overs")
     rows = conn.execute(select(handovers).order_by(handovers.c.created_at.desc()).limit(limit)).all()
     return [HandoverRead.model_validate(r, from_attributes=True) for r in rows]

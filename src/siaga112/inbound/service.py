@@ -8,23 +8,27 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from siaga112.auth.permissions import STAFF_ROLES, require_role
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import require_staff
+from siaga112.auth.principal import Principal
 from siaga112.blocks.service import active_block, consider_number
 from siaga112.calls.schemas import CallCreate
 from siaga112.calls.service import record_call
 from siaga112.context import Context
 from siaga112.db import load_row, utcnow
 from siaga112.errors import Conflict, InvalidField
-from siaga112.events import EventName, record_event
+from siaga112.events.payloads import ReportClosed, ReportCreated, ReportUpdated, ReportVerified
 from siaga112.incidents.schemas import CallerIn, IncidentCreate, LocationIn
-from siaga112.incidents.service import create_incident, load_visible, new_ticket
+from siaga112.incidents.intake import create_incident, new_ticket
+from siaga112.incidents.reads import load_visible
+from siaga112.inbound.report_events import report_event
 from siaga112.inbound.schemas import InboundResult, ReportClose, ReportRead, ReportVerify
 from siaga112.interop.aml import is_aml_sms, parse_sms
 from siaga112.models import citizen_reports, inbound_messages, incidents, notification_subscriptions
 from siaga112.notify import service as notify
 from siaga112.phone import normalise_phone
 from siaga112.public.schemas import WebReportIn
+from siaga112.telephony.aml import record_aml
+
 
 OPT_OUT_WORDS = {"STOP", "BERHENTI", "UNREG", "STOP KABAR"}
 OPT_IN_WORDS = {"MULAI", "START"}
@@ -38,14 +42,6 @@ def unique_ticket(conn: Connection) -> str:
             conn.execute(select(citizen_reports.c.id).where(citizen_reports.c.ticket == ticket)).first()
         if not taken:
             return ticket
-
-
-def _event(ctx: Context, conn: Connection, name: EventName, report_id: str, **extra: Any) -> None:
-    row = conn.execute(select(citizen_reports).where(citizen_reports.c.id == report_id)).one()
-    record_event(conn, ctx.db, name, {
-        "id": row.id, "ticket": row.ticket, "channel": row.channel, "status": row.status,
-        "has_location": row.lat is not None, "blocked": row.blocked,
-        "incident_id": row.incident_id, "received_at": row.received_at.isoformat(), **extra})
 
 
 def create_report(ctx: Context, conn: Connection, *, channel: str, phone: str | None, text: str,
@@ -64,7 +60,7 @@ def create_report(ctx: Context, conn: Connection, *, channel: str, phone: str | 
         updated_at=now))
     if phone and notify_channel in ("sms", "whatsapp"):
         notify.subscribe(conn, ticket=ticket, phone=phone, channel=notify_channel, report_id=report_id)
-    _event(ctx, conn, EventName.REPORT_CREATED, report_id)
+    report_event(ctx, conn, ReportCreated, report_id)
     return conn.execute(select(citizen_reports).where(citizen_reports.c.id == report_id)).one()
 
 
@@ -100,8 +96,6 @@ def receive_message(ctx: Context, conn: Connection, *, channel: str, raw_phone: 
     body = (text or "").strip()
     result: InboundResult
     if channel == "sms" and is_aml_sms(body):
-        from siaga112.telephony.service import record_aml
-
         fix = parse_sms(body, phone=phone)
         record_aml(ctx, conn, fix, phone=phone)
         result = InboundResult(kind="aml", aml_valid=fix.valid)
@@ -122,7 +116,7 @@ def receive_message(ctx: Context, conn: Connection, *, channel: str, raw_phone: 
             if address and not waiting.address:
                 values["address"] = address
             conn.execute(update(citizen_reports).where(citizen_reports.c.id == waiting.id).values(**values))
-            _event(ctx, conn, EventName.REPORT_UPDATED, waiting.id)
+            report_event(ctx, conn, ReportUpdated, waiting.id)
             report = waiting
         else:
             report = create_report(ctx, conn, channel=channel, phone=phone,
@@ -151,7 +145,7 @@ def _read(row: Any) -> ReportRead:
 def list_reports(ctx: Context, who: Principal, *, conn: Connection, status: str | None = "waiting",
                  limit: int = 100) -> list[ReportRead]:
     """The queue: oldest waiting first (they have waited longest)."""
-    require_role(who, STAFF_ROLES, "read citizen reports")
+    require_staff(who, "read citizen reports")
     query = select(citizen_reports)
     if status:
         query = query.where(citizen_reports.c.status.in_(status.split(",")))
@@ -164,7 +158,7 @@ def _load(conn: Connection, report_id: str, *, lock: bool = False) -> Any:
 
 
 def get_report(ctx: Context, who: Principal, report_id: str, *, conn: Connection) -> ReportRead:
-    require_role(who, STAFF_ROLES, "read citizen reports")
+    require_staff(who, "read citizen reports")
     return _read(_load(conn, report_id))
 
 
@@ -181,7 +175,7 @@ def _finish(conn: Connection, row: Any, values: dict[str, Any]) -> None:
 def verify_report(ctx: Context, who: Principal, report_id: str, data: ReportVerify, *,
                   conn: Connection) -> ReportRead:
     """A genuine emergency: a new incident from the report, or a link to the open one it repeats."""
-    require_role(who, STAFF_ROLES, "verify citizen reports")
+    require_staff(who, "verify citizen reports")
     row = _load(conn, report_id, lock=True)
     if row.status != "waiting":
         raise Conflict(f"report is already {row.status}")
@@ -208,14 +202,14 @@ def verify_report(ctx: Context, who: Principal, report_id: str, data: ReportVeri
     conn.execute(update(notification_subscriptions)
                  .where(notification_subscriptions.c.report_id == row.id)
                  .values(incident_id=incident_id))
-    _event(ctx, conn, EventName.REPORT_VERIFIED, row.id)
+    report_event(ctx, conn, ReportVerified, row.id)
     return _read(_load(conn, row.id))
 
 
 def close_report(ctx: Context, who: Principal, report_id: str, data: ReportClose, *,
                  conn: Connection) -> ReportRead:
     """Not an emergency (or not ours): the outcome is recorded as a call, like a phone contact."""
-    require_role(who, STAFF_ROLES, "close citizen reports")
+    require_staff(who, "close citizen reports")
     if data.transferred_to and data.outcome != "out_of_area":
         raise InvalidField("transferred_to", "only an out_of_area report is transferred")
     row = _load(conn, report_id, lock=True)
@@ -228,20 +222,5 @@ def close_report(ctx: Context, who: Principal, report_id: str, data: ReportClose
                                      received_at=row.received_at), conn=conn)
     if data.outcome in ("prank", "silent"):
         consider_number(ctx, conn, row.reporter_phone, now=now)
-    _event(ctx, conn, EventName.REPORT_CLOSED, row.id, outcome=data.outcome)
+    report_event(ctx, conn, ReportClosed, row.id, outcome=data.outcome)
     return _read(_load(conn, row.id))
-
-
-def attach_location(ctx: Context, conn: Connection, phone: str, lat: float, lon: float,
-                    radius_m: float | None, source: str, *, now: datetime) -> str | None:
-    """A phone's own position (AML) for its waiting report that has none; the report id."""
-    row = conn.execute(select(citizen_reports).where(
-        citizen_reports.c.reporter_phone == phone, citizen_reports.c.status == "waiting",
-        citizen_reports.c.received_at >= now - timedelta(hours=1))
-        .order_by(citizen_reports.c.received_at.desc()).limit(1)).first()
-    if row is None or row.lat is not None:
-        return None
-    conn.execute(update(citizen_reports).where(citizen_reports.c.id == row.id).values(
-        lat=lat, lon=lon, accuracy_m=radius_m, location_source=source, updated_at=now))
-    _event(ctx, conn, EventName.REPORT_UPDATED, row.id)
-    return row.id

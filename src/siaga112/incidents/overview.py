@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
-from siaga112.auth.permissions import readable_incidents
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import readable_incidents, scoped_agency
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.incidents.service import OPEN_STATUSES
+from siaga112.models.status import OPEN_INCIDENT
 from siaga112.models import assignments, incidents, units
 
 
@@ -48,7 +48,7 @@ def overview(ctx: Context, who: Principal, *, conn: Connection, since: datetime)
     visible = readable_incidents(who)
     counts = dict(conn.execute(
         select(incidents.c.status, func.count()).where(
-            visible, or_(incidents.c.status.in_(OPEN_STATUSES), incidents.c.updated_at >= since))
+            visible, or_(incidents.c.status.in_(sorted(OPEN_INCIDENT)), incidents.c.updated_at >= since))
         .group_by(incidents.c.status)).all())
     result = Overview(by_status={s: counts.get(s, 0) for s in
                                  ("new", "dispatched", "on_scene", "resolved", "closed", "cancelled")})
@@ -56,7 +56,7 @@ def overview(ctx: Context, who: Principal, *, conn: Connection, since: datetime)
         select(assignments.c.agency_code, assignments.c.status,
                (assignments.c.ack_due_at < now).label("late"), func.count().label("n"))
         .join(incidents, incidents.c.id == assignments.c.incident_id)
-        .where(visible, incidents.c.status.in_(OPEN_STATUSES),
+        .where(visible, incidents.c.status.in_(sorted(OPEN_INCIDENT)),
                assignments.c.status.in_(("pending", "acknowledged", "dispatched", "en_route",
                                          "on_scene")))
         .group_by(assignments.c.agency_code, assignments.c.status, "late")).all()
@@ -70,7 +70,7 @@ def overview(ctx: Context, who: Principal, *, conn: Connection, since: datetime)
         else:
             load.active += row.n
     result.attention = conn.execute(select(func.count()).where(
-        visible, incidents.c.status.in_(OPEN_STATUSES), incidents.c.attention.is_not(None))).scalar_one()
+        visible, incidents.c.status.in_(sorted(OPEN_INCIDENT)), incidents.c.attention.is_not(None))).scalar_one()
     return result
 
 
@@ -84,7 +84,7 @@ def escalations(ctx: Context, who: Principal, *, conn: Connection, limit: int = 
         select(incidents.c.id, incidents.c.ticket, incidents.c.type_code, incidents.c.priority,
                incidents.c.status, incidents.c.attention, incidents.c.created_at,
                incidents.c.id.in_(late).label("late"))
-        .where(readable_incidents(who), incidents.c.status.in_(OPEN_STATUSES),
+        .where(readable_incidents(who), incidents.c.status.in_(sorted(OPEN_INCIDENT)),
                or_(incidents.c.attention.is_not(None), incidents.c.id.in_(late)))
         .order_by(incidents.c.priority, incidents.c.created_at).limit(limit)).all()
     agencies_of: dict[str, list[str]] = {}
@@ -105,7 +105,7 @@ def map_features(ctx: Context, who: Principal, *, conn: Connection,
     """Open incidents (and units with a position) as GeoJSON for the console maps; no caller data."""
     query = (select(incidents.c.id, incidents.c.ticket, incidents.c.type_code, incidents.c.priority,
                     incidents.c.status, incidents.c.lat, incidents.c.lon, incidents.c.attention)
-             .where(readable_incidents(who), incidents.c.status.in_(OPEN_STATUSES),
+             .where(readable_incidents(who), incidents.c.status.in_(sorted(OPEN_INCIDENT)),
                     incidents.c.lat.is_not(None)))
     if agency_code:
         query = query.where(incidents.c.id.in_(select(assignments.c.incident_id).where(
@@ -119,8 +119,9 @@ def map_features(ctx: Context, who: Principal, *, conn: Connection,
                 for r in conn.execute(query)]
     unit_query = select(units.c.id, units.c.call_sign, units.c.agency_code, units.c.status,
                         units.c.lat, units.c.lon).where(units.c.lat.is_not(None))
-    if agency_code or not who.sees_everything:
-        unit_query = unit_query.where(units.c.agency_code == (agency_code or who.agency_code))
+    unit_agency = scoped_agency(who, agency_code)
+    if unit_agency:
+        unit_query = unit_query.where(units.c.agency_code == unit_agency)
     features += [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [u.lon, u.lat]},
                   "properties": {"kind": "unit", "id": u.id, "call_sign": u.call_sign,
                                  "lines": [u.call_sign, f"{u.agency_code} · {u.status}"]}}

@@ -9,17 +9,21 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
 from siaga112.audit import service as audit
-from siaga112.auth.permissions import COMMAND_ROLES
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import (commands, console_rights, may_view_command_centre,
+                                       own_assignment, scoped_agency)
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.deps import get_ctx
 from siaga112.dispatch import service as dispatch
 from siaga112.errors import Forbidden, InvalidField
 from siaga112.incidents import overview as ov
+from siaga112.incidents import reads
 from siaga112.incidents import service as incidents
 from siaga112.incidents.schemas import (DeclineBody, NoteCreate, ProgressBody, RerouteBody,
                                         StatusChange, SupportRequest)
+from siaga112.models.status import (AWAITING_ASSIGNMENT, INCIDENT_MOVES, IncidentStatus,
+                                    progress_moves)
 from siaga112.sop.checklist import steps_for
 from siaga112.units import service as units
 from siaga112.web.deps import page_principal
@@ -30,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _commander(who: Principal = Depends(page_principal)) -> Principal:
-    if who.role in COMMAND_ROLES or (who.role == "viewer" and who.agency_code is None):
+    if may_view_command_centre(who):
         return who
     raise Forbidden("halaman ini untuk pusat komando")
 
@@ -38,11 +42,11 @@ def _commander(who: Principal = Depends(page_principal)) -> Principal:
 def render_detail(request: Request, ctx: Context, who: Principal, incident_id: str, *,
                   status_code: int = 200, conn=None):
     """The incident panel: facts, assignments, the viewer's actions, SOP steps and timeline."""
-    incident = incidents.get_incident(ctx, who, incident_id, conn=conn, with_timeline=True)
+    incident = reads.get_incident(ctx, who, incident_id, conn=conn, with_timeline=True)
     itype = ctx.sop.incident_types[incident.type_code]
-    mine = next((a for a in incident.assignments if a.agency_code == who.agency_code), None)
+    mine = own_assignment(who, incident.assignments)
     recommended = []
-    if mine is not None and who.role == "dispatcher" and mine.status in ("pending", "acknowledged"):
+    if mine is not None and console_rights(who).dispatches and mine.status in AWAITING_ASSIGNMENT:
         recommended = units.rank_units(ctx, units.recommendation_request(
             ctx, who, incident_id, who.agency_code, conn=conn, limit=8))
     # Only the units on this incident, not the whole fleet, for every panel refresh.
@@ -53,9 +57,11 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
     return pages_of(request).render(
         request, "incidents/_detail.html", status_code=status_code, who=who, incident=incident,
         itype=itype, mine=mine, recommended=recommended, call_signs=call_signs,
-        sop=ctx.sop, commander=who.role in COMMAND_ROLES, now=utcnow(),
+        sop=ctx.sop, commander=commands(who), now=utcnow(),
+        progress_moves=progress_moves(mine.status) if mine is not None else (),
+        status_choices=[s for s in IncidentStatus if s in INCIDENT_MOVES[incident.status]],
         steps=steps_for(ctx.sop, itype, incident.priority,
-                        None if who.role in COMMAND_ROLES else who.agency_code))
+                        None if commands(who) else who.agency_code))
 
 
 @router.get("/konsol/insiden/{incident_id}")
@@ -140,7 +146,7 @@ def command_summary(request: Request, who: Principal = Depends(_commander),
     with ctx.db.transaction(write=False) as conn:
         counts = ov.overview(ctx, who, conn=conn, since=utcnow() - timedelta(hours=24))
         escalated = ov.escalations(ctx, who, conn=conn)
-        open_page = incidents.list_incidents(ctx, who, conn=conn, status="new,dispatched,on_scene",
+        open_page = reads.list_incidents(ctx, who, conn=conn, status="new,dispatched,on_scene",
                                              limit=100)
     return pages_of(request).render(request, "incidents/_command_summary.html", counts=counts,
                                     escalations=escalated, open_incidents=open_page.items,
@@ -149,6 +155,6 @@ def command_summary(request: Request, who: Principal = Depends(_commander),
 
 @router.get("/konsol/peta/insiden.json")
 def map_data(who: Principal = Depends(page_principal), ctx: Context = Depends(get_ctx)):
-    agency = None if who.sees_everything else who.agency_code
+    agency = scoped_agency(who, None)
     with ctx.db.transaction(write=False) as conn:
         return JSONResponse(ov.map_features(ctx, who, conn=conn, agency_code=agency))

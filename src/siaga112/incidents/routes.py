@@ -5,10 +5,10 @@ from pydantic import AwareDatetime
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from siaga112.auth.service import Principal
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
-from siaga112.incidents import service
+from siaga112.incidents import intake, reads, service
 from siaga112.metrics import INCIDENTS_CREATED
 from siaga112.incidents.schemas import (IncidentCreate, IncidentPage, IncidentRead, NoteCreate,
                                         RerouteBody, StatusChange)
@@ -21,7 +21,7 @@ def create_incident(body: IncidentCreate,
                     idempotency_key: str | None = Header(default=None, max_length=255),
                     who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
-        result = service.create_incident(ctx, who, body, conn=conn, idempotency_key=idempotency_key)
+        result = intake.create_incident(ctx, who, body, conn=conn, idempotency_key=idempotency_key)
     if result.created:
         INCIDENTS_CREATED.labels(result.incident.type_code, result.incident.channel).inc()
     # Serialised here rather than re-validated by FastAPI: the model was just built by the service.
@@ -36,7 +36,7 @@ def list_incidents(status: str | None = None, agency_code: str | None = None,
                    cursor: str | None = None, who: Principal = Depends(current_principal),
                    ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:
-        return service.list_incidents(ctx, who, conn=conn, status=status, agency_code=agency_code,
+        return reads.list_incidents(ctx, who, conn=conn, status=status, agency_code=agency_code,
                                       type_code=type_code, attention=attention, since=since,
                                       limit=limit, cursor=cursor)
 
@@ -44,7 +44,7 @@ def list_incidents(status: str | None = None, agency_code: str | None = None,
 @router.get("/{incident_id}", response_model=IncidentRead)
 def get_incident(incident_id: str, who: Principal = Depends(current_principal),
                  ctx: Context = Depends(get_ctx)):
-    return service.read_incident(ctx, who, incident_id)
+    return reads.read_incident(ctx, who, incident_id)
 
 
 @router.post("/{incident_id}/status", response_model=IncidentRead)

@@ -6,12 +6,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from siaga112.models.status import AssignmentStatus, IncidentStatus
 from siaga112.phone import normalise_phone
 
 Channel = Literal["call", "sms", "whatsapp", "web", "app", "radio", "walk_in"]
-IncidentStatus = Literal["new", "dispatched", "on_scene", "resolved", "closed", "cancelled"]
-AssignmentStatus = Literal["pending", "acknowledged", "dispatched", "en_route", "on_scene",
-                           "completed", "declined", "cancelled"]
 TYPE_CODE = r"^[A-Z][A-Z0-9-]{0,31}$"
 
 
@@ -160,7 +158,7 @@ class DeclineBody(Strict):
 
 
 class ProgressBody(Strict):
-    status: Literal["en_route", "on_scene", "completed"]
+    status: Literal[AssignmentStatus.EN_ROUTE, AssignmentStatus.ON_SCENE, AssignmentStatus.COMPLETED]
     note: str | None = Field(default=None, max_length=2000)
 
 

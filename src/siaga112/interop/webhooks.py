@@ -28,7 +28,8 @@ from siaga112.interop.signing import (HEADER_SIGNATURE, META_SIGNATURE, WebhookR
 from siaga112.interop.whatsapp import read_webhook
 from siaga112.phone import normalise_phone
 from siaga112.telephony.schemas import AmlAccepted, CallEventIn
-from siaga112.telephony.service import call_event, record_aml
+from siaga112.telephony.aml import record_aml
+from siaga112.telephony.service import call_event
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 M = TypeVar("M", bound=BaseModel)

@@ -17,7 +17,8 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, func, select
 
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import event_audience
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.auth import cache
 from siaga112.events import EventName, sequence_and_wake
@@ -51,11 +52,8 @@ def visible_to(who: Principal, event: LiveEvent) -> bool:
     """The stream's share of the event log: staff everything, an agency what names it."""
     if event.revokes is not None:
         return False
-    if who.sees_everything:
-        return True
-    if who.role == "integration" or not who.agency_code:
-        return False
-    return f" {who.agency_code} " in event.agencies
+    scope = event_audience(who)
+    return scope == "*" or (scope is not None and f" {scope} " in event.agencies)
 
 
 def read_events(conn: Connection, after: int, upto: int | None = None, limit: int = 1000) -> list[LiveEvent]:
@@ -219,12 +217,13 @@ class LiveHub:
             after = rows[-1].id
 
     def _backlog_chunk(self, who: Principal, after: int, upto: int) -> list[LiveEvent]:
-        if not who.sees_everything and (who.role == "integration" or not who.agency_code):
+        scope = event_audience(who)
+        if scope is None:
             return []
         query = (select(event_log).where(event_log.c.position > after, event_log.c.position <= upto)
                  .order_by(event_log.c.position).limit(BACKLOG_CHUNK))
-        if not who.sees_everything:
-            query = query.where(event_log.c.agencies.like(f"% {who.agency_code} %"))
+        if scope != "*":
+            query = query.where(event_log.c.agencies.like(f"% {scope} %"))
         with self.ctx.db.transaction(write=False) as conn:
             return [LiveEvent.from_row(r) for r in conn.execute(query)]
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from siaga112.auth.service import Principal, principal_for_token
+from siaga112.auth.principal import Principal
+from siaga112.auth.service import principal_for_token
 from siaga112.auth.sessions import SESSION_COOKIE
 from siaga112.deps import current_principal, lookup_session
 from siaga112.errors import Unauthorized

@@ -2,10 +2,9 @@
 from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text,
                         UniqueConstraint)
 
+from siaga112.models.status import AssignmentStatus, check_constraint
 from siaga112.db import UTCDateTime, metadata
 
-ASSIGNMENT_STATUSES = ("pending", "acknowledged", "dispatched", "en_route", "on_scene",
-                       "completed", "declined", "cancelled")
 
 assignments = Table(
     "assignments", metadata,
@@ -29,8 +28,7 @@ assignments = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("incident_id", "agency_code", name="uq_assignments_incident_agency"),
     CheckConstraint("role IN ('lead','support')", name="role"),
-    CheckConstraint("status IN ('pending','acknowledged','dispatched','en_route','on_scene',"
-                    "'completed','declined','cancelled')", name="status"),
+    CheckConstraint(check_constraint(AssignmentStatus), name="status"),
     Index("ix_assignments_agency_status", "agency_code", "status"),
     Index("ix_assignments_status_ack_due_at", "status", "ack_due_at"),
 )

@@ -2,9 +2,9 @@
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer,
                         String, Table, Text)
 
+from siaga112.models.status import IncidentStatus, check_constraint
 from siaga112.db import JSONType, UTCDateTime, metadata
 
-INCIDENT_STATUSES = ("new", "dispatched", "on_scene", "resolved", "closed", "cancelled")
 
 incidents = Table(
     "incidents", metadata,
@@ -37,8 +37,7 @@ incidents = Table(
     Column("closed_at", UTCDateTime),
     # Set when retention removed the caller's data; statistics columns stay.
     Column("anonymised_at", UTCDateTime),
-    CheckConstraint("status IN ('new','dispatched','on_scene','resolved','closed','cancelled')",
-                    name="status"),
+    CheckConstraint(check_constraint(IncidentStatus), name="status"),
     CheckConstraint("priority BETWEEN 1 AND 4", name="priority"),
     Index("ix_incidents_created_at_id", "created_at", "id"),
     Index("ix_incidents_status_created_at", "status", "created_at"),

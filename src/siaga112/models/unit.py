@@ -2,10 +2,9 @@
 from sqlalchemy import (BigInteger, CheckConstraint, Column, Float, ForeignKey, Index, Integer, String,
                         Table, Text, UniqueConstraint)
 
+from siaga112.models.status import UnitStatus, check_constraint
 from siaga112.db import JSONType, UTCDateTime, metadata
 
-UNIT_STATUSES = ("available", "dispatched", "en_route", "on_scene", "transporting", "returning",
-                 "out_of_service")
 
 units = Table(
     "units", metadata,
@@ -25,8 +24,7 @@ units = Table(
     Column("lon", Float),
     Column("position_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
-    CheckConstraint("status IN ('available','dispatched','en_route','on_scene','transporting',"
-                    "'returning','out_of_service')", name="status"),
+    CheckConstraint(check_constraint(UnitStatus), name="status"),
     Index("ix_units_agency_status", "agency_code", "status"),
 )
 

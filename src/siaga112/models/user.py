@@ -1,9 +1,9 @@
 """People and machine clients, and their API tokens (stored as hashes only)."""
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
 
+from siaga112.auth.principal import Role, Scope
 from siaga112.db import UTCDateTime, metadata
 
-ROLES = ("admin", "call_taker", "commander", "dispatcher", "viewer", "integration")
 
 users = Table(
     "users", metadata,
@@ -18,8 +18,7 @@ users = Table(
     # Browser sessions created before either of these are no longer valid.
     Column("disabled_at", UTCDateTime),
     Column("password_changed_at", UTCDateTime),
-    CheckConstraint("role IN ('admin','call_taker','commander','dispatcher','viewer','integration')",
-                    name="role"),
+    CheckConstraint("role IN (" + ",".join(f"'{r}'" for r in Role) + ")", name="role"),
     CheckConstraint("role != 'dispatcher' OR agency_code IS NOT NULL", name="dispatcher_agency"),
 )
 
@@ -34,6 +33,5 @@ api_tokens = Table(
     Column("revoked_at", UTCDateTime),
     # full: whatever the user may do; read: GET only (dashboards, reporting tools).
     Column("scope", String(8), nullable=False, default="full", server_default="full"),
-    CheckConstraint("scope IN ('full','read')", name="scope"),
+    CheckConstraint("scope IN (" + ",".join(f"'{s}'" for s in Scope) + ")", name="scope"),
 )
-TOKEN_SCOPES = ("full", "read")

@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from siaga112.auth.permissions import CREATE_ROLES
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import may_create_incidents
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.incidents.schemas import CallerIn, IncidentCreate, LocationIn
-from siaga112.incidents.service import create_incident
+from siaga112.incidents.intake import create_incident
 from siaga112.models import agencies, incidents, open311_requests, timeline_entries
 
 
@@ -74,7 +74,7 @@ def _float(fields: dict[str, str], name: str) -> float | None:
 
 
 def create_request(ctx: Context, who: Principal, fields: dict[str, str], *, conn: Connection) -> dict[str, Any]:
-    if who.role not in CREATE_ROLES:
+    if not may_create_incidents(who):
         raise Open311Error(403, "api_key may not create service requests")
     service = service_by_code(ctx, fields.get("service_code"))
     lat, lon = _float(fields, "lat"), _float(fields, "long")

@@ -6,7 +6,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from siaga112.auth.service import Principal
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.deps import RowId, current_principal, get_ctx
 from siaga112.errors import InvalidField

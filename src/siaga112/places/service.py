@@ -12,10 +12,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import require_admin
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.errors import DomainError, Forbidden, InvalidField, NotFound
+from siaga112.errors import DomainError, InvalidField, NotFound
 from siaga112.geo.gazetteer import kecamatan_code_of
 from siaga112.models import landmarks
 from siaga112.places.schemas import (ImportResult, LandmarkIn, LandmarkPatch, LandmarkRead,
@@ -48,11 +49,6 @@ class LandmarkFileError(DomainError):
     def body(self) -> dict:
         return {"detail": [{"loc": ["body"], "line": p.line, "msg": p.message, "type": "value_error"}
                            for p in self.problems]}
-
-
-def _require_admin(who: Principal, action: str) -> None:
-    if who.role != "admin":
-        raise Forbidden(f"role {who.role} may not {action}")
 
 
 def _read(row: Any) -> LandmarkRead:
@@ -110,7 +106,7 @@ def get_landmark(ctx: Context, who: Principal, landmark_id: int, *, conn: Connec
 
 
 def create_landmark(ctx: Context, who: Principal, data: LandmarkIn, *, conn: Connection) -> LandmarkRead:
-    _require_admin(who, "add landmarks")
+    require_admin(who, "add landmarks")
     try:
         values = _placed(ctx, data)
     except _Bad as bad:
@@ -125,7 +121,7 @@ def create_landmark(ctx: Context, who: Principal, data: LandmarkIn, *, conn: Con
 
 def update_landmark(ctx: Context, who: Principal, landmark_id: int, patch: LandmarkPatch, *,
                     conn: Connection) -> LandmarkRead:
-    _require_admin(who, "edit landmarks")
+    require_admin(who, "edit landmarks")
     current = get_landmark(ctx, who, landmark_id, conn=conn)
     merged = current.model_dump(include={"kind", "name", "lat", "lon", "aliases", "source"})
     changes = patch.model_dump(exclude_unset=True)
@@ -150,7 +146,7 @@ def update_landmark(ctx: Context, who: Principal, landmark_id: int, patch: Landm
 
 
 def delete_landmark(ctx: Context, who: Principal, landmark_id: int, *, conn: Connection) -> None:
-    _require_admin(who, "delete landmarks")
+    require_admin(who, "delete landmarks")
     if conn.execute(delete(landmarks).where(landmarks.c.id == landmark_id)).rowcount != 1:
         raise NotFound("landmark not found")
 
@@ -263,7 +259,7 @@ def parse_landmarks(ctx: Context, text: str, fmt: str) -> list[dict[str, Any]]:
 def import_landmarks(ctx: Context, who: Principal, text: str, fmt: str, *,
                      conn: Connection) -> ImportResult:
     """All or nothing: a landmark already there (same kind, name and desa) is updated."""
-    _require_admin(who, "import landmarks")
+    require_admin(who, "import landmarks")
     rows = parse_landmarks(ctx, text, fmt)
     now = utcnow()
     existing = {(r.kind, r.name, r.desa_code): r.id for r in conn.execute(

@@ -6,7 +6,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from siaga112.auth.service import Principal
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.deps import current_principal, get_ctx

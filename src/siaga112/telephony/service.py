@@ -7,30 +7,29 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from siaga112.auth.permissions import STAFF_ROLES, require_role
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import require_call_kpi_reader, require_staff
+from siaga112.auth.principal import Principal
 from siaga112.blocks.service import active_block, block_note, consider_number
 from siaga112.calls.schemas import CallCreate
 from siaga112.calls.service import caller_history, record_call
 from siaga112.context import Context
 from siaga112.db import load_row, utcnow
-from siaga112.errors import Conflict, Forbidden, InvalidField
-from siaga112.events import EventName, record_event
+from siaga112.errors import Conflict, InvalidField
+from siaga112.events import record_event
+from siaga112.events.payloads import CallAnswered, CallEnded, CallRinging, CallSessionChange
 from siaga112.incidents.schemas import CallerIn
-from siaga112.incidents.service import load_visible
-from siaga112.interop.aml import AmlFix
+from siaga112.incidents.reads import load_visible
 from siaga112.models import aml_locations, call_sessions, users
 from siaga112.phone import mask_phone, normalise_phone
 from siaga112.telephony.schemas import AmlRead, CallEventIn, CallKpis, CallSessionRead, SessionOutcome
 
+
 _ORDER = {"ringing": 0, "answered": 1, "ended": 2, "abandoned": 2}
-# AML arrives within seconds of the call; a fix this long after the call ended is not for it.
-AML_ATTACH_WINDOW = timedelta(minutes=10)
 
 
 def _phone_or_none(raw: str | None) -> str | None:
@@ -45,9 +44,8 @@ def _phone_or_none(raw: str | None) -> str | None:
 
 def _summary(row: Any) -> dict[str, Any]:
     return {"session_id": row.id, "trunk": row.trunk, "state": row.state, "blocked": row.blocked,
-            "caller_masked": mask_phone(row.caller_phone), "ringing_at": row.ringing_at.isoformat(),
-            "answered_at": row.answered_at.isoformat() if row.answered_at else None,
-            "ended_at": row.ended_at.isoformat() if row.ended_at else None}
+            "caller_masked": mask_phone(row.caller_phone), "ringing_at": row.ringing_at,
+            "answered_at": row.answered_at, "ended_at": row.ended_at}
 
 
 def call_event(ctx: Context, conn: Connection, ev: CallEventIn) -> Any:
@@ -65,13 +63,13 @@ def call_event(ctx: Context, conn: Connection, ev: CallEventIn) -> Any:
             id=session_id, external_id=ev.call_id, trunk=ev.trunk, caller_phone=phone,
             state="ringing", blocked=blocked, ringing_at=at, updated_at=utcnow()))
         row = conn.execute(select(call_sessions).where(call_sessions.c.id == session_id)).one()
-        record_event(conn, ctx.db, EventName.CALL_RINGING, _summary(row))
+        record_event(conn, ctx.db, CallRinging(**_summary(row)))
         if phone:
             consider_number(ctx, conn, phone, now=at)
     if ev.event == "ringing" or _ORDER[ev.event] <= _ORDER[row.state]:
         return row  # a repeat or a late event: the call is already past it
     values: dict[str, Any] = {"updated_at": utcnow()}
-    name = EventName.CALL_ENDED
+    payload: type[CallSessionChange] = CallEnded
     extra: dict[str, Any] = {}
     if ev.event == "answered":
         agent_id = None
@@ -80,46 +78,15 @@ def call_event(ctx: Context, conn: Connection, ev: CallEventIn) -> Any:
             if agent_id is None:
                 raise InvalidField("agent", "unknown agent username")
         values.update(state="answered", answered_at=at, answered_by=agent_id)
-        name, extra = EventName.CALL_ANSWERED, {"answered_by": ev.agent}
+        payload, extra = CallAnswered, {"answered_by": ev.agent}
     elif ev.event in ("ended", "abandoned"):
         # Hung up before anyone answered: abandoned, whatever the PBX called it.
         state = "ended" if row.state == "answered" and ev.event == "ended" else "abandoned"
         values.update(state=state, ended_at=at)
     conn.execute(update(call_sessions).where(call_sessions.c.id == row.id).values(**values))
     row = conn.execute(select(call_sessions).where(call_sessions.c.id == row.id)).one()
-    record_event(conn, ctx.db, name, {**_summary(row), **extra})
+    record_event(conn, ctx.db, payload(**_summary(row), **extra))
     return row
-
-
-def record_aml(ctx: Context, conn: Connection, fix: AmlFix, *, phone: str | None) -> tuple[int, str | None]:
-    """Keep an AML message (valid or not) and attach a valid fix to the number's live call."""
-    from siaga112.inbound.service import attach_location
-
-    now = utcnow()
-    session = None
-    if phone and fix.valid:
-        session = conn.execute(select(call_sessions).where(
-            call_sessions.c.caller_phone == phone, call_sessions.c.ringing_at >= now - timedelta(hours=2))
-            .order_by(call_sessions.c.ringing_at.desc()).limit(1)).first()
-        if session is not None and session.ended_at is not None and session.ended_at < now - AML_ATTACH_WINDOW:
-            session = None
-    aml_id = conn.execute(aml_locations.insert().values(
-        form=fix.form, phone=phone, received_at=now, lat=fix.lat, lon=fix.lon, radius_m=fix.radius_m,
-        positioned_at=fix.positioned_at, confidence=fix.confidence, method=fix.method,
-        valid=fix.valid, problems=fix.problems, raw=fix.raw,
-        call_session_id=session.id if session is not None else None)).inserted_primary_key[0]
-    if session is not None:
-        conn.execute(update(call_sessions).where(call_sessions.c.id == session.id)
-                     .values(aml_id=aml_id, updated_at=now))
-        record_event(conn, ctx.db, EventName.CALL_LOCATION, {
-            "session_id": session.id, "aml_id": aml_id, "lat": fix.lat, "lon": fix.lon,
-            "radius_m": fix.radius_m, "method": fix.method,
-            "positioned_at": fix.positioned_at.isoformat() if fix.positioned_at else None})
-    elif phone and fix.valid:
-        report_id = attach_location(ctx, conn, phone, fix.lat, fix.lon, fix.radius_m, "aml", now=now)
-        if report_id:
-            conn.execute(update(aml_locations).where(aml_locations.c.id == aml_id).values(report_id=report_id))
-    return int(aml_id), session.id if session is not None else None
 
 
 def _seconds(a: datetime | None, b: datetime | None) -> float | None:
@@ -149,7 +116,7 @@ def _load(conn: Connection, session_id: str, *, lock: bool = False) -> Any:
 
 def get_session(ctx: Context, who: Principal, session_id: str, *, conn: Connection) -> CallSessionRead:
     """The new-call screen: the number, its history and any block, and the phone's position."""
-    require_role(who, STAFF_ROLES, "read calls")
+    require_staff(who, "read calls")
     row = _load(conn, session_id)
     read = _read(conn, row)
     if row.caller_phone:
@@ -160,7 +127,7 @@ def get_session(ctx: Context, who: Principal, session_id: str, *, conn: Connecti
 
 def list_sessions(ctx: Context, who: Principal, *, conn: Connection, state: str | None,
                   limit: int = 50) -> list[CallSessionRead]:
-    require_role(who, STAFF_ROLES, "read calls")
+    require_staff(who, "read calls")
     query = select(call_sessions)
     if state:
         query = query.where(call_sessions.c.state.in_(state.split(",")))
@@ -171,7 +138,7 @@ def list_sessions(ctx: Context, who: Principal, *, conn: Connection, state: str 
 def record_outcome(ctx: Context, who: Principal, session_id: str, data: SessionOutcome, *,
                    conn: Connection) -> CallSessionRead:
     """The call-taker's outcome for a call that made no new incident, with the PBX's times."""
-    require_role(who, STAFF_ROLES, "record calls")
+    require_staff(who, "record calls")
     row = _load(conn, session_id, lock=True)
     if row.call_id or row.incident_id:
         raise Conflict("this call already has its outcome")
@@ -190,7 +157,7 @@ def record_outcome(ctx: Context, who: Principal, session_id: str, data: SessionO
 def link_incident(ctx: Context, who: Principal, session_id: str, incident_id: str, *,
                   conn: Connection) -> CallSessionRead:
     """The call became (or joined) this incident."""
-    require_role(who, STAFF_ROLES, "record calls")
+    require_staff(who, "record calls")
     row = _load(conn, session_id, lock=True)
     load_visible(ctx, who, incident_id, conn=conn)
     if row.incident_id and row.incident_id != incident_id:
@@ -204,8 +171,7 @@ def kpis(ctx: Context, who: Principal, *, conn: Connection, since: datetime,
          until: datetime) -> CallKpis:
     """Answer times and abandonment over calls that rang in [since, until)."""
     # The 112 floor's answer times are no agency's: staff and viewers of everything only.
-    if not who.sees_everything:
-        raise Forbidden(f"role {who.role} may not read call KPIs")
+    require_call_kpi_reader(who)
     rows = conn.execute(select(call_sessions.c.state, call_sessions.c.ringing_at,
                                call_sessions.c.answered_at, call_sessions.c.ended_at)
                         .where(call_sessions.c.ringing_at >= since, call_sessions.c.ringing_at < until,

@@ -4,9 +4,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from siaga112.auth.service import Principal
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
+from siaga112.dispatch.service import change_unit_status
 from siaga112.units import service
 from siaga112.units.schemas import (PositionBatch, PositionBatchResult, PositionIn, Recommendation,
                                     StatusBody, TrailPoint, UnitCreate, UnitRead, UnitUpdate)
@@ -57,7 +58,7 @@ def change_status(unit_id: str, body: StatusBody, who: Principal = Depends(curre
                   ctx: Context = Depends(get_ctx)):
     """Move the unit along its state machine; an illegal move answers 409."""
     with ctx.db.transaction() as conn:
-        return service.change_status(ctx, who, unit_id, body.status, body.note, conn=conn)
+        return change_unit_status(ctx, who, unit_id, body.status, body.note, conn=conn)
 
 
 @router.post("/{unit_id}/position", response_model=UnitRead)

@@ -7,9 +7,8 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
 
 from siaga112.incidents.schemas import Strict
+from siaga112.models.status import UnitStatus
 
-UnitStatus = Literal["available", "dispatched", "en_route", "on_scene", "transporting", "returning",
-                     "out_of_service"]
 CapabilityName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 
 
@@ -26,7 +25,7 @@ class UnitRead(BaseModel):
     call_sign: str
     agency_code: str
     kind: str
-    status: str
+    status: UnitStatus
     incident_id: str | None
     position: PositionRead | None
     capabilities: list[str] = []

@@ -12,13 +12,20 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from siaga112.audit import service as audit
-from siaga112.auth.permissions import COMMAND_ROLES, readable_units_agency, require_agency_action
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import (may_report_unit_position, require_admin, require_agency_action,
+                                       require_position_reporter, require_recommendation_reader,
+                                       scoped_agency)
+from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
-from siaga112.events import EventName, event_row, record_event, record_events
+from siaga112.errors import Conflict, InvalidField, NotFound
+from siaga112.events import Event, event_of, record_events
+from siaga112.events.payloads import UnitUpdated
+from siaga112.incidents.reads import load_visible
+from siaga112.incidents.timeline import append_timeline
 from siaga112.models import agencies, assignments, unit_positions, units
+from siaga112.models.status import UnitStatus
+from siaga112.transitions import move_unit
 from siaga112.units.routing import osrm_table
 from siaga112.units.schemas import (PositionBatch, PositionBatchResult, PositionRead, Recommendation,
                                     TrailPoint, UnitCreate, UnitRead, UnitUpdate)
@@ -55,19 +62,6 @@ TYPE_NEEDS: dict[str, tuple[str, ...]] = {
     "PUBLIC-ORDER": ("law_enforcement",), "TRAFFIC-DISRUPT": ("traffic_control",),
     "VIOLENCE-WC": ("law_enforcement",),
 }
-# Moves a dispatcher (or the unit's crew through the API) may make. `dispatched` is not here:
-# a unit is sent to an incident only through its assignment, which takes it with a lock.
-UNIT_TRANSITIONS: dict[str, frozenset[str]] = {
-    "available": frozenset({"out_of_service"}),
-    "dispatched": frozenset({"en_route", "on_scene", "returning", "available"}),
-    "en_route": frozenset({"on_scene", "returning", "available"}),
-    "on_scene": frozenset({"transporting", "returning", "available"}),
-    "transporting": frozenset({"returning", "available"}),
-    "returning": frozenset({"available", "out_of_service"}),
-    "out_of_service": frozenset({"available"}),
-}
-# States in which a unit belongs to an incident; leaving them releases it.
-ON_INCIDENT = frozenset({"dispatched", "en_route", "on_scene", "transporting"})
 UNIT_STATUS_LABELS = {"en_route": "dalam perjalanan", "on_scene": "tiba di lokasi",
                       "transporting": "membawa pasien/korban", "returning": "kembali ke pos",
                       "available": "siaga kembali", "out_of_service": "tidak beroperasi"}
@@ -91,24 +85,26 @@ def _read(unit: Any, stale_after: float, now: datetime | None = None) -> UnitRea
                     updated_at=unit.updated_at)
 
 
-def unit_event_data(ctx: Context, unit: Any) -> dict[str, Any]:
-    return _read(unit, ctx.settings.unit_position_stale_seconds).model_dump(mode="json")
+def _unit_event(ctx: Context, unit: Any, now: datetime | None = None) -> Event:
+    """`unit.updated` for the unit as it now stands: seen by its agency and the command centre."""
+    read = _read(unit, ctx.settings.unit_position_stale_seconds, now)
+    return event_of(UnitUpdated(**read.model_dump()), agencies={unit.agency_code,
+                                                              ctx.sop.command_agency})
 
 
 def announce_unit(ctx: Context, conn: Connection, unit_id: str) -> None:
-    """Record `unit.updated` for the unit as it now stands (its agency and the command centre)."""
+    """Record `unit.updated` for the unit as it now stands."""
     unit = conn.execute(select(units).where(units.c.id == unit_id)).one()
-    record_event(conn, ctx.db, EventName.UNIT_UPDATED, unit_event_data(ctx, unit),
-                 agencies={unit.agency_code, ctx.sop.command_agency})
+    record_events(conn, ctx.db, [_unit_event(ctx, unit)])
 
 
-def _visible_unit(who: Principal, unit_id: str, conn: Connection) -> Any:
+def visible_unit(who: Principal, unit_id: str, conn: Connection) -> Any:
     """The unit row if `who` may see it (own agency, or everything); 404 otherwise."""
     unit = conn.execute(select(units).where(units.c.id == unit_id)).first()
     if unit is None:
         raise NotFound("unit not found")
     try:
-        readable_units_agency(who, unit.agency_code)
+        scoped_agency(who, unit.agency_code)
     except NotFound:
         raise NotFound("unit not found") from None
     return unit
@@ -116,7 +112,7 @@ def _visible_unit(who: Principal, unit_id: str, conn: Connection) -> Any:
 
 def list_units(ctx: Context, who: Principal, *, conn: Connection, agency_code: str | None = None,
                status: str | None = None) -> list[UnitRead]:
-    agency_code = readable_units_agency(who, agency_code)
+    agency_code = scoped_agency(who, agency_code)
     query = select(units).order_by(units.c.agency_code, units.c.call_sign)
     if agency_code:
         query = query.where(units.c.agency_code == agency_code)
@@ -131,14 +127,14 @@ def call_signs_of(who: Principal, unit_ids: list[str], *, conn: Connection) -> d
     if not unit_ids:
         return {}
     query = select(units.c.id, units.c.call_sign).where(units.c.id.in_(unit_ids))
-    agency_code = readable_units_agency(who, None)
+    agency_code = scoped_agency(who, None)
     if agency_code:
         query = query.where(units.c.agency_code == agency_code)
     return dict(conn.execute(query).all())
 
 
 def get_unit(ctx: Context, who: Principal, unit_id: str, *, conn: Connection) -> UnitRead:
-    return _read(_visible_unit(who, unit_id, conn), ctx.settings.unit_position_stale_seconds)
+    return _read(visible_unit(who, unit_id, conn), ctx.settings.unit_position_stale_seconds)
 
 
 # ------------------------------------------------------------------ registry (administrators)
@@ -151,15 +147,14 @@ def _check_agency(conn: Connection, agency_code: str) -> None:
 
 def create_unit(ctx: Context, who: Principal, data: UnitCreate, *, conn: Connection) -> UnitRead:
     """Register a vehicle or team of an agency; it starts available."""
-    if who.role != "admin":
-        raise Forbidden(f"role {who.role} may not register units")
+    require_admin(who, "register units")
     _check_agency(conn, data.agency_code)
     if conn.execute(select(units.c.id).where(units.c.call_sign == data.call_sign)).first():
         raise InvalidField("call_sign", f"call sign {data.call_sign!r} is taken")
     unit_id, now = str(uuid.uuid4()), utcnow()
     conn.execute(insert(units).values(
         id=unit_id, agency_code=data.agency_code, call_sign=data.call_sign, kind=data.kind,
-        status="available", capabilities=data.capabilities, home_station=data.home_station,
+        status=UnitStatus.AVAILABLE, capabilities=data.capabilities, home_station=data.home_station,
         home_lat=data.home_lat, home_lon=data.home_lon, updated_at=now))
     announce_unit(ctx, conn, unit_id)
     audit.record(conn, who, "unit.created", "unit", unit_id,
@@ -170,9 +165,8 @@ def create_unit(ctx: Context, who: Principal, data: UnitCreate, *, conn: Connect
 def update_unit(ctx: Context, who: Principal, unit_id: str, data: UnitUpdate, *,
                 conn: Connection) -> UnitRead:
     """Change a unit's call sign, kind, capabilities or home station (not its status)."""
-    if who.role != "admin":
-        raise Forbidden(f"role {who.role} may not edit units")
-    unit = _visible_unit(who, unit_id, conn)
+    require_admin(who, "edit units")
+    unit = visible_unit(who, unit_id, conn)
     values = data.model_dump(exclude_unset=True)
     if "call_sign" in values and values["call_sign"] is None:
         raise InvalidField("call_sign", "a unit needs a call sign")
@@ -193,40 +187,20 @@ def update_unit(ctx: Context, who: Principal, unit_id: str, data: UnitUpdate, *,
 
 # ------------------------------------------------------------------ status machine
 
-def change_status(ctx: Context, who: Principal, unit_id: str, new_status: str, note: str | None, *,
-                  conn: Connection) -> UnitRead:
-    """Move a unit along its state machine; illegal moves and lost races answer 409."""
-    unit = _visible_unit(who, unit_id, conn)
+def change_status(ctx: Context, who: Principal, unit_id: str, new_status: UnitStatus,
+                  note: str | None, *, conn: Connection) -> UnitRead:
+    """Move a unit along its state machine; illegal moves and lost races answer 409.
+
+    (A move that its assignment should follow goes through dispatch.change_unit_status.)
+    """
+    unit = visible_unit(who, unit_id, conn)
     require_agency_action(who, unit.agency_code, "change a unit's status")
-    if new_status == "dispatched":
+    if new_status == UnitStatus.DISPATCHED:
         raise Conflict("a unit is dispatched through an incident's assignment "
                        "(POST /api/v1/incidents/{id}/assignments/{agency}/dispatch)")
-    if new_status == unit.status:
-        raise Conflict(f"unit {unit.call_sign} is already {new_status}")
-    if new_status not in UNIT_TRANSITIONS[unit.status]:
-        raise Conflict(f"unit {unit.call_sign} is {unit.status}; cannot become {new_status}")
-    if unit.incident_id and new_status in ("en_route", "on_scene") and _assignment_follows(
-            conn, unit, new_status):
-        # Imported here: dispatch already imports this module for announce_unit.
-        from siaga112.dispatch.service import progress
-
-        # The agency's assignment moves with its unit (one click on the dispatcher screen), and
-        # progress moves the unit itself under the assignment's conditional update.
-        progress(ctx, who, unit.incident_id, unit.agency_code, new_status, note, conn=conn)
-        return get_unit(ctx, who, unit_id, conn=conn)
     now = utcnow()
-    values: dict[str, Any] = {"status": new_status, "updated_at": now}
-    if new_status not in ON_INCIDENT:
-        values["incident_id"] = None
-    same_incident = (units.c.incident_id.is_(None) if unit.incident_id is None
-                     else units.c.incident_id == unit.incident_id)
-    moved = conn.execute(update(units).where(units.c.id == unit_id, units.c.status == unit.status,
-                                             same_incident).values(**values))
-    if moved.rowcount != 1:
-        raise Conflict(f"unit {unit.call_sign} changed meanwhile; reload and try again")
+    move_unit(conn, unit, new_status, now=now)
     if unit.incident_id:
-        from siaga112.incidents.service import append_timeline
-
         append_timeline(conn, unit.incident_id, f"unit_{new_status}", who=who, at=now,
                         public=False, agency_code=unit.agency_code,
                         text=f"{unit.call_sign} {UNIT_STATUS_LABELS[new_status]}"
@@ -238,19 +212,8 @@ def change_status(ctx: Context, who: Principal, unit_id: str, new_status: str, n
     return get_unit(ctx, who, unit_id, conn=conn)
 
 
-def _assignment_follows(conn: Connection, unit: Any, new_status: str) -> bool:
-    """Whether the assignment this unit serves is behind and should move with it."""
-    from siaga112.dispatch.service import ASSIGNMENT_TRANSITIONS
-
-    row = conn.execute(select(assignments.c.status).where(
-        assignments.c.incident_id == unit.incident_id, assignments.c.agency_code == unit.agency_code,
-        assignments.c.unit_id == unit.id)).first()
-    return row is not None and new_status in ASSIGNMENT_TRANSITIONS[row.status]
-
-
 # ------------------------------------------------------------------ positions (AVL)
 
-POSITION_ROLES = frozenset({"integration", "admin", "commander", "dispatcher"})
 _TRAIL_INSERT = {
     name: dialect.insert(unit_positions).on_conflict_do_nothing().returning(unit_positions.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
@@ -260,11 +223,6 @@ _MOVE_IF_NEWER = (update(units)
                          or_(units.c.position_at.is_(None), units.c.position_at <= bindparam("at")))
                   .values(lat=bindparam("lat"), lon=bindparam("lon"), position_at=bindparam("at"),
                           updated_at=bindparam("now")))
-
-
-def _may_report(who: Principal, unit: Any) -> bool:
-    """AVL gateways and staff report any unit; a dispatcher only its own agency's."""
-    return who.role != "dispatcher" or unit.agency_code == who.agency_code
 
 
 def _check_time(at: datetime, now: datetime, loc: tuple) -> None:
@@ -288,14 +246,10 @@ def _store_positions(ctx: Context, conn: Connection, fixes: list[tuple[Any, floa
     # Conditional: of two racing reports the newer wins, never the one that arrived last.
     conn.execute(_MOVE_IF_NEWER, [{"uid": u.id, "lat": lat, "lon": lon, "at": at, "now": now}
                                   for u, lat, lon, at in moving])
-    stale = ctx.settings.unit_position_stale_seconds
-    events = []
-    for u, lat, lon, at in moving:
-        current = {**u._mapping, "lat": lat, "lon": lon, "position_at": at, "updated_at": now}
-        data = _read(_Row(current), stale, now).model_dump(mode="json")
-        events.append(event_row(EventName.UNIT_UPDATED, data,
-                                agencies={u.agency_code, ctx.sop.command_agency}))
-    record_events(conn, ctx.db, events)
+    record_events(conn, ctx.db, [
+        _unit_event(ctx, _Row({**u._mapping, "lat": lat, "lon": lon, "position_at": at,
+                               "updated_at": now}), now)
+        for u, lat, lon, at in moving])
     return stored, len(moving)
 
 
@@ -309,10 +263,9 @@ class _Row:
 def record_position(ctx: Context, who: Principal, unit_id: str, lat: float, lon: float,
                     at: datetime | None, *, conn: Connection) -> UnitRead:
     """Latest AVL position of a unit, kept with its trail; an older report leaves the latest."""
-    if who.role not in POSITION_ROLES:
-        raise Forbidden(f"role {who.role} may not report unit positions")
+    require_position_reporter(who)
     unit = conn.execute(select(units).where(units.c.id == unit_id)).first()
-    if unit is None or not _may_report(who, unit):
+    if unit is None or not may_report_unit_position(who, unit.agency_code):
         raise NotFound("unit not found")
     now = utcnow()
     at = at or now
@@ -325,12 +278,11 @@ def record_position(ctx: Context, who: Principal, unit_id: str, lat: float, lon:
 def record_positions(ctx: Context, who: Principal, batch: PositionBatch, *,
                      conn: Connection) -> PositionBatchResult:
     """A gateway's batch of fixes: all stored, or none if any names an unknown unit."""
-    if who.role not in POSITION_ROLES:
-        raise Forbidden(f"role {who.role} may not report unit positions")
+    require_position_reporter(who)
     ids = {p.unit_id for p in batch.positions if p.unit_id}
     signs = {p.call_sign for p in batch.positions if p.call_sign}
     found = conn.execute(select(units).where(or_(units.c.id.in_(ids), units.c.call_sign.in_(signs)))).all()
-    by_id = {u.id: u for u in found if _may_report(who, u)}
+    by_id = {u.id: u for u in found if may_report_unit_position(who, u.agency_code)}
     by_sign = {u.call_sign: u for u in by_id.values()}
     now = utcnow()
     fixes = []
@@ -351,7 +303,7 @@ def trail(ctx: Context, who: Principal, unit_id: str, *, conn: Connection,
           since: datetime | None = None, until: datetime | None = None,
           limit: int = 500) -> list[TrailPoint]:
     """The unit's reported positions in time order (the newest `limit` of the period)."""
-    _visible_unit(who, unit_id, conn)
+    visible_unit(who, unit_id, conn)
     query = select(unit_positions.c.lat, unit_positions.c.lon, unit_positions.c.at).where(
         unit_positions.c.unit_id == unit_id)
     if since is not None:
@@ -392,21 +344,18 @@ class RecommendationRequest:
 def recommendation_request(ctx: Context, who: Principal, incident_id: str, agency_code: str, *,
                            conn: Connection, limit: int = 50) -> RecommendationRequest:
     """The agency's available units and where each is, for one assignment of a visible incident."""
-    from siaga112.incidents.service import load_visible
-
     incident = load_visible(ctx, who, incident_id, conn=conn)
     if conn.execute(select(assignments.c.id).where(assignments.c.incident_id == incident_id,
                                                    assignments.c.agency_code == agency_code)).first() is None:
         raise NotFound(f"incident has no assignment for {agency_code}")
-    if who.role not in COMMAND_ROLES and who.role != "viewer":
-        require_agency_action(who, agency_code, "see unit recommendations")
+    require_recommendation_reader(who, agency_code)
     fresh_after = utcnow() - timedelta(seconds=ctx.settings.unit_position_stale_seconds)
     rows = conn.execute(
         select(units.c.id, units.c.call_sign, units.c.kind, units.c.capabilities, units.c.lat,
                units.c.lon, units.c.home_lat, units.c.home_lon,
                # Compared in SQL: converting 2,000 timestamps in Python costs more than the rest.
                (units.c.position_at >= fresh_after).label("fresh"))
-        .where(units.c.agency_code == agency_code, units.c.status == "available")
+        .where(units.c.agency_code == agency_code, units.c.status == UnitStatus.AVAILABLE)
         .order_by(units.c.call_sign)).all()
     lat, lon = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     sources: list[str | None] = []
@@ -500,7 +449,7 @@ def seed_demo_units(conn: Connection) -> int:
         for i, (cs, kind) in enumerate(fleet):
             centre = centres.get(DEMO_STATION_DESA[i % len(DEMO_STATION_DESA)])
             rows.append({"id": str(uuid.uuid4()), "agency_code": a.code, "call_sign": cs, "kind": kind,
-                         "status": "available", "updated_at": now,
+                         "status": UnitStatus.AVAILABLE, "updated_at": now,
                          "home_station": f"Demo: {centre.name} (titik tengah desa, perkiraan)" if centre else None,
                          "home_lat": centre.lat if centre else None,
                          "home_lon": centre.lon if centre else None})

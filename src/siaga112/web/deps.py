@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from siaga112.auth.service import Principal
+from siaga112.auth.principal import Principal
 from siaga112.auth.sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, WebSession
 from siaga112.context import Context
 from siaga112.deps import client_address, get_ctx, lookup_session

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from siaga112.auth.accounts import authenticate
-from siaga112.auth.service import Principal
+from siaga112.auth.permissions import landing_page, may_use_consoles
+from siaga112.auth.principal import Principal
 from siaga112.auth.sessions import SESSION_COOKIE, create_session, end_session
 from siaga112.context import Context
 from siaga112.deps import client_address, get_ctx, lookup_session
@@ -19,20 +20,6 @@ from siaga112.web.deps import page_principal, web_session
 from siaga112.web.templating import DATA_DIR, LANG_COOKIE, LANGUAGES, pages_of
 
 router = APIRouter(include_in_schema=False)
-
-LANDING = {
-    "call_taker": "/konsol/panggilan",
-    "dispatcher": "/konsol/dinas",
-    "commander": "/konsol/komando",
-    "admin": "/konsol/admin",
-}
-
-
-def landing_for(who: Principal) -> str:
-    if who.role == "viewer":
-        return "/konsol/komando" if who.agency_code is None else "/konsol/dinas"
-    return LANDING.get(who.role, "/login")
-
 
 def _safe_next(value: str | None) -> str | None:
     # Only a path on this site: an open redirect would hand a phishing page our login.
@@ -46,7 +33,7 @@ def _safe_next(value: str | None) -> str | None:
 @router.get("/")
 def root(request: Request, ctx: Context = Depends(get_ctx)):
     session = lookup_session(ctx, request.cookies.get(SESSION_COOKIE))
-    return RedirectResponse(landing_for(session.principal) if session else "/login", 303)
+    return RedirectResponse(landing_page(session.principal) if session else "/login", 303)
 
 
 @router.get("/login")
@@ -70,14 +57,14 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
                             error=pages.gettext(request, "Terlalu banyak percobaan gagal; coba lagi "
                                                 "dalam beberapa menit.") + f" ({minutes} min)")
     # Machine accounts have no console.
-    if who is not None and who.role == "integration":
+    if who is not None and not may_use_consoles(who):
         who = None
     if who is None:
         return pages.render(request, "login.html", status_code=401, next=_safe_next(next),
                             error=pages.gettext(request, "Nama pengguna atau kata sandi salah."))
     with ctx.db.transaction() as conn:
         token = create_session(conn, who, remote_addr=remote)
-    response = RedirectResponse(_safe_next(next) or landing_for(who), 303)
+    response = RedirectResponse(_safe_next(next) or landing_page(who), 303)
     secure = request.url.scheme == "https" or ctx.settings.cookie_secure
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure,
                         path="/")
@@ -108,7 +95,7 @@ def favicon() -> Response:
 
 @router.get("/konsol")
 def console_home(who: Principal = Depends(page_principal)):
-    return RedirectResponse(landing_for(who), 303)
+    return RedirectResponse(landing_page(who), 303)
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
 from siaga112.events import EventName
+from siaga112.auth.permissions import console_rights
+from siaga112.models.status import AWAITING_ASSIGNMENT, OPEN_INCIDENT
 from siaga112.geo.gazetteer import Gazetteer
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -93,6 +95,7 @@ class Pages:
             env.filters["label"] = lambda code, tr=tr: tr.gettext(STATUS_LABELS[code]) \
                 if code in STATUS_LABELS else code
             env.globals["role_labels"] = {k: tr.gettext(v) for k, v in ROLE_LABELS.items()}
+            env.globals.update(open_statuses=OPEN_INCIDENT, awaiting_statuses=AWAITING_ASSIGNMENT)
             env.globals.update(lang=lang, languages=LANGUAGES, tile_url=tile_url,
                                tile_attribution=tile_attribution, live_events=LIVE_EVENTS)
             self.envs[lang] = env
@@ -118,6 +121,10 @@ class Pages:
 
     def render(self, request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
         env = self.envs[self.language(request)]
+        who = context.get("who") or getattr(request.state, "principal", None)
+        if who is not None and "can" not in context:
+            # What the screen offers this person; templates never read the role themselves.
+            context["can"] = console_rights(who)
         html = env.get_template(name).render(request=request, **context)
         return HTMLResponse(html, status_code=status_code)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import structlog
@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from siaga112.db import Database, utcnow
 from siaga112.fastsql import FastInsert, InsertBatch
+from siaga112.events.payloads import EventPayload
 from siaga112.models import event_log
 
 log = structlog.get_logger(__name__)
@@ -24,46 +25,38 @@ NOTIFY_CHANNEL = "siaga112_events"
 SEQUENCER_LOCK = 1_120_001
 
 
-class EventName(StrEnum):
-    INCIDENT_CREATED = "incident.created"
-    INCIDENT_UPDATED = "incident.updated"
-    INCIDENT_STATUS_CHANGED = "incident.status_changed"
-    ASSIGNMENT_CREATED = "assignment.created"
-    ASSIGNMENT_ACKNOWLEDGED = "assignment.acknowledged"
-    ASSIGNMENT_DISPATCHED = "assignment.dispatched"
-    ASSIGNMENT_DECLINED = "assignment.declined"
-    ASSIGNMENT_ESCALATED = "assignment.escalated"
-    ASSIGNMENT_UPDATED = "assignment.updated"
-    UNIT_UPDATED = "unit.updated"
-    # Citizens and partner systems: staff-wide (no agency audience), never the caller's data.
-    REPORT_CREATED = "report.created"
-    REPORT_UPDATED = "report.updated"
-    REPORT_VERIFIED = "report.verified"
-    REPORT_CLOSED = "report.closed"
-    CALL_RINGING = "call.ringing"
-    CALL_ANSWERED = "call.answered"
-    CALL_ENDED = "call.ended"
-    CALL_LOCATION = "call.location"
-    NUMBER_BLOCK_PROPOSED = "number_block.proposed"
-    NUMBER_BLOCK_CHANGED = "number_block.changed"
-    # Internal: a user was disabled or a token revoked. Never sent to a stream; every process's
-    # live hub purges its cached principals and closes that user's streams when it reads one.
-    AUTH_REVOKED = "auth.revoked"
-
-
 _INSERT_EVENT = FastInsert(event_log)
 
 
-def event_row(name: EventName, data: dict[str, Any], *, incident_id: str | None = None,
-              agencies: Iterable[str] = ()) -> dict[str, Any]:
-    audience = " ".join(sorted(set(agencies)))
-    return {"at": utcnow(), "name": str(name), "incident_id": incident_id,
-            "agencies": f" {audience} " if audience else "", "data": data}
+@dataclass(frozen=True)
+class Event:
+    """One event to record: what it says, which incident it is about, and which agencies (besides
+    staff) may see it."""
+
+    payload: EventPayload
+    incident_id: str | None = None
+    agencies: frozenset[str] = frozenset()
 
 
-def record_events(conn: Connection, db: Database, rows: list[dict[str, Any]],
+def event_of(payload: EventPayload, *, incident_id: str | None = None,
+             agencies: Iterable[str] = ()) -> Event:
+    return Event(payload, incident_id, frozenset(agencies))
+
+
+def _row(event: Event, at: Any) -> dict[str, Any]:
+    if not isinstance(event, Event) or not isinstance(event.payload, EventPayload):
+        raise TypeError(f"an event is an Event with an EventPayload, not {event!r}")
+    audience = " ".join(sorted(event.agencies))
+    return {"at": at, "name": str(event.payload.name), "incident_id": event.incident_id,
+            "agencies": f" {audience} " if audience else "",
+            "data": event.payload.model_dump(mode="json")}
+
+
+def record_events(conn: Connection, db: Database, events: Iterable[Event],
                   batch: InsertBatch | None = None) -> None:
-    """Insert event rows (see `event_row`), now or with `batch`; wakes listeners after commit."""
+    """Insert the events, now or with `batch`; listeners are woken only after commit."""
+    now = utcnow()
+    rows = [_row(e, now) for e in events]
     if not rows:
         return
     tx_state = conn.info.setdefault("tx_state", {})
@@ -81,10 +74,10 @@ def record_events(conn: Connection, db: Database, rows: list[dict[str, Any]],
     db.notify_commit(conn)
 
 
-def record_event(conn: Connection, db: Database, name: EventName, data: dict[str, Any], *,
+def record_event(conn: Connection, db: Database, payload: EventPayload, *,
                  incident_id: str | None = None, agencies: Iterable[str] = ()) -> None:
-    """Insert one event row; listeners are woken only after the transaction commits."""
-    record_events(conn, db, [event_row(name, data, incident_id=incident_id, agencies=agencies)])
+    """Insert one event; listeners are woken only after the transaction commits."""
+    record_events(conn, db, [event_of(payload, incident_id=incident_id, agencies=agencies)])
 
 
 def sequence_events(conn: Connection) -> int | None:
