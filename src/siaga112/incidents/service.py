@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from siaga112.db import utcnow
 from siaga112.fastsql import FastInsert, InsertBatch
 from siaga112.errors import Conflict, Forbidden, InvalidField, NotFound
 from siaga112.geo.cells import cell_of, cells_within, degrees_around
+from siaga112.geo.distance import distance_m
 from siaga112.units.service import announce_unit
 from siaga112.events import EventName, event_row, record_event, record_events
 from siaga112.incidents.schemas import (AssignmentRead, CallerRead, ClassificationRead,
@@ -67,14 +67,6 @@ def new_ticket() -> str:
     """Eight random characters (~40 bits): short to read aloud, infeasible to guess."""
     chars = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(8))
     return f"{chars[:4]}-{chars[4:]}"
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
 def related_types(ctx: Context, type_code: str) -> set[str] | None:
