@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select
 from siaga112.context import Context
 from siaga112.models import (agencies, assignments, citizen_reports, handovers, incident_types, incidents,
                              timeline_entries)
+from siaga112.notify.service import opt_out_ticket
 from siaga112.public.schemas import PublicNote, PublicStage, PublicTicket
 
 STAGES = ("received", "verified", "forwarded", "acknowledged", "en_route", "on_scene", "closed")
@@ -119,6 +120,15 @@ def _public_notes(conn: Connection, incident_id: str) -> list[PublicNote]:
                                timeline_entries.c.kind == "note", timeline_entries.c.public)
                         .order_by(timeline_entries.c.id)).all()
     return [PublicNote(at=r.at, text=r.text or "") for r in rows]
+
+
+def opt_out(ctx: Context, raw_ticket: str, *, conn: Connection) -> tuple[PublicTicket | None, int]:
+    """Stop the messages about a ticket: its public view and the subscriptions stopped, or
+    (None, 0) when there is no such ticket."""
+    found = public_ticket(ctx, raw_ticket, conn=conn)
+    if found is None:
+        return None, 0
+    return found, opt_out_ticket(conn, found.ticket)
 
 
 def find_ticket(conn: Connection, ticket: str) -> tuple[Any | None, Any | None]:
