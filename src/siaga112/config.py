@@ -93,12 +93,11 @@ class Settings(BaseSettings):
     login_max_failures_per_user: int = Field(default=5, ge=1)
     login_max_failures_per_remote: int = Field(default=20, ge=1)
     login_lockout_minutes: float = Field(default=15.0, gt=0)
-    # Requests per minute per client address (in-process token buckets; see docs/security.md).
+    # Login and password checks per minute per client address (docs/security.md).
     rate_limit_login_per_minute: int = Field(default=10, ge=1)
-    rate_limit_public_per_minute: int = Field(default=60, ge=1)
     # How often new audit entries are chained after commit (PostgreSQL; SQLite chains at once).
     audit_seal_interval_seconds: float = Field(default=1.0, gt=0)
-    # Rate limits on or off (benchmarks and the load generator send from one address).
+    # Every rate limit on or off (benchmarks and the load generator send from one address).
     rate_limits: bool = True
 
     @property

@@ -110,3 +110,79 @@ def test_ticket_search_form_redirects_to_the_ticket(client):
     r = client.get("/lacak?tiket=k7mq3xd9", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/lacak/K7MQ-3XD9"
     assert client.get("/lacak?tiket=000").status_code == 422
+
+
+def test_public_pages_and_answers_carry_the_citizens_header_policy(actors, client, app, incident_body):
+    from siaga112.security.headers import CSP, PUBLIC_CSP
+
+    ticket = actors["call_taker"].post(f"{API}/incidents", json=incident_body()).json()["ticket"]
+    answers = [client.get("/lacak"), client.get(f"/lacak/{ticket}"), client.get("/lapor"),
+               client.get("/lacak?tiket=k7mq3xd9", follow_redirects=False),
+               client.post("/lapor", data={"description": "x"}),
+               client.get(f"{API}/public/tickets/{ticket}"), client.get(f"{API}/public/tickets/AAAA-AAAA"),
+               client.post(f"{API}/public/reports", json={"description": "x"}),
+               client.post(f"{API}/public/tickets/{ticket}/opt-out")]
+    for r in answers:
+        assert r.headers["content-security-policy"] == PUBLIC_CSP, r.url
+        assert r.headers["referrer-policy"] == "no-referrer", r.url  # the ticket is in the path
+        assert r.headers["x-robots-tag"] == "noindex", r.url
+        assert r.headers["cache-control"] == "no-store", r.url
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
+    # The location script may be cached; the consoles keep their own policy.
+    assert client.get("/lapor/lokasi.js").headers["cache-control"] == "public, max-age=3600"
+    assert client.get("/login").headers["content-security-policy"] == CSP
+    assert client.get("/lacakan").headers["content-security-policy"] == CSP  # not a public path
+
+
+def test_every_public_route_is_under_the_citizens_policy():
+    from siaga112.public.routes import router
+    from siaga112.security.headers import PUBLIC_PATHS
+
+    paths = {route.path for route in router.routes}
+    assert len(paths) >= 6
+    for path in paths:
+        assert any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS), path
+
+
+def test_throttled_answers_are_in_indonesian_with_retry_after(client, app):
+    app.state.ctx.settings.public_misses_per_10_minutes = 1
+    assert client.get(f"{API}/public/tickets/AAAA-AAAA").status_code == 404
+    api = client.get(f"{API}/public/tickets/BBBB-BBBB")
+    page = client.get("/lacak/CCCC-CCCC")
+    assert api.status_code == page.status_code == 429
+    assert api.json()["detail"] == "Terlalu banyak permintaan. Coba lagi sebentar lagi."
+    assert "<h1>Terlalu banyak permintaan</h1>" in page.text and '<html lang="id">' in page.text
+    # One miss per ten minutes: the next is allowed in about ten minutes, never sooner.
+    assert 590 <= int(api.headers["retry-after"]) <= 600
+    assert int(page.headers["retry-after"]) >= 590
+
+
+def test_limits_are_per_client_address_and_follow_the_rate_limit_switch(client, app):
+    from fastapi.testclient import TestClient
+
+    app.state.ctx.settings.public_misses_per_10_minutes = 1
+    client.get(f"{API}/public/tickets/AAAA-AAAA")
+    assert client.get(f"{API}/public/tickets/BBBB-BBBB").status_code == 429
+    with TestClient(app, client=("10.0.0.2", 50000)) as neighbour:
+        assert neighbour.get(f"{API}/public/tickets/BBBB-BBBB").status_code == 404
+    # Load tests send everything from one address: the one switch turns every limit off.
+    app.state.ctx.settings.rate_limits = False
+    assert client.get(f"{API}/public/tickets/BBBB-BBBB").status_code == 404
+
+
+def test_ticket_page_is_in_indonesian_whatever_the_console_language(actors, client, ctx, incident_body):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from siaga112.models import incidents
+
+    inc = actors["call_taker"].post(f"{API}/incidents", json=incident_body()).json()
+    # A time in August: Babel writes "Agu" in Indonesian and "Aug" in English.
+    at = datetime(2024, 8, 17, 1, 5, tzinfo=timezone.utc)
+    with ctx.db.transaction() as conn:
+        conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(created_at=at))
+    client.cookies.set("siaga112_lang", "en")
+    page = client.get(f"/lacak/{inc['ticket']}")
+    assert page.status_code == 200 and "17 Agu 2024 09:05 WITA" in page.text  # UTC+8
+    assert "Aug" not in page.text and "Diperbarui" in page.text

@@ -1,4 +1,4 @@
-"""Tests for the PPU gazetteer: locating coordinates, address matching and search."""
+"""Tests for the PPU gazetteer: locating coordinates and address matching."""
 
 import csv
 import json
@@ -288,46 +288,3 @@ def test_street_named_after_a_place_is_weaker_than_a_marked_desa(gaz):
     assert gaz.match_address("Jl. Riko, Kec. Sepaku").code == KEC_SEPAKU
     # With nothing else to go on, the street name is still a hint.
     assert gaz.match_address("Jl. Sotek").code == SOTEK
-
-
-# ---------------------------------------------------------------- search
-
-
-def names(places: list[Place]) -> list[tuple[str, str]]:
-    return [(p.name, p.level) for p in places]
-
-
-def test_search_exact_then_prefix(gaz):
-    assert names(gaz.search("sepaku"))[:2] == [("Sepaku", "desa"), ("Sepaku", "kecamatan")]
-    assert names(gaz.search("sep"))[:3] == [
-        ("Sepan", "desa"),
-        ("Sepaku", "desa"),
-        ("Sepaku", "kecamatan"),
-    ]
-    assert names(gaz.search("babulu"))[0] == ("Babulu", "kecamatan")
-    assert {n for n, _ in names(gaz.search("babulu"))} == {"Babulu", "Babulu Laut", "Babulu Darat"}
-
-
-def test_search_word_prefix_and_substring(gaz):
-    gunung = [n for n, _ in names(gaz.search("gun"))]
-    assert gunung[:4] == sorted(gunung[:4], key=len) and all(n.startswith("Gunung") for n in gunung[:4])
-    assert gunung[-1] == "Bangun Mulya"  # substring ranks after prefixes
-    assert names(gaz.search("tengah")) == [("Tanjung Tengah", "desa")]
-
-
-def test_search_fuzzy_and_prefixes_stripped(gaz):
-    assert names(gaz.search("smoi"))[0] == ("Semoi Dua", "desa")
-    assert names(gaz.search("Kel. sot")) == [("Sotek", "desa")]
-    assert names(gaz.search("ds riko")) == [("Riko", "desa")]
-    assert names(gaz.search("nipah2")) == [("Nipah-Nipah", "desa")]
-    mulyo = [n for n, _ in names(gaz.search("mulyo"))]
-    assert mulyo[:2] == ["Argo Mulyo", "Suko Mulyo"] and "Bangun Mulya" in mulyo
-    assert names(gaz.search("kec penajam"))[0] == ("Penajam", "kecamatan")
-
-
-def test_search_limits_and_empty(gaz):
-    assert gaz.search("") == []
-    assert gaz.search("kel") == []
-    assert gaz.search("zzzz") == []
-    assert len(gaz.search("a", limit=3)) == 3
-    assert gaz.search("sepaku", limit=0) == []

@@ -70,6 +70,26 @@ def test_search_tolerates_prefixes_misspelling_and_reduplication(actors):
     assert actors["call_taker"].get(f"{API}/places/search", params={"q": ""}).status_code == 422
 
 
+def test_half_typed_names_rank_prefixes_first_and_a_level_prefix_narrows(actors):
+    ct = actors["call_taker"]
+    assert {h["name"] for h in search(ct, "sep")[:3]} == {"Sepaku", "Sepan"}
+    assert [h["name"] for h in search(ct, "mulyo")[:2]] == ["Argo Mulyo", "Suko Mulyo"]
+    assert "Bangun Mulya" in [h["name"] for h in search(ct, "mulyo")]  # misspelt, ranked after
+    assert [(h["name"], h["kind"]) for h in search(ct, "Kel. sot")] == [("Sotek", "kelurahan")]
+    assert (search(ct, "kec penajam")[0]["kind"], search(ct, "kec penajam")[0]["name"]) == \
+        ("kecamatan", "Penajam")
+    assert search(ct, "kel") == []  # a prefix alone names nothing
+
+
+def test_search_box_reads_abbreviations_as_the_address_matcher_does(actors, ctx):
+    ct = actors["call_taker"]
+    for typed, name in (("Sungei Parit", "Sungai Parit"), ("Tjg. Tengah", "Tanjung Tengah"),
+                        ("Kpg Baru", "Kampung Baru"), ("Sépaku", "Sepaku")):
+        hit = search(ct, typed)[0]
+        assert (hit["name"], hit["score"]) == (name, 100), typed
+        assert ctx.gazetteer.match_address(f"Jl. Mawar RT 05, {typed}").name == name, typed
+
+
 def test_km_markers_match_their_number_exactly(actors):
     admin = actors["admin"]
     for km, lat in ((12, -1.16), (13, -1.15)):

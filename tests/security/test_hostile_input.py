@@ -114,3 +114,14 @@ def test_token_bucket_refills_with_time():
     assert bucket.take("b") == 0.0  # per address
     now[0] += 1.0
     assert bucket.take("a") == 0.0 and bucket.take("a") > 0
+
+
+def test_token_bucket_wait_answers_like_take_without_spending():
+    now = [0.0]
+    bucket = TokenBucket(per_minute=6, burst=1, clock=lambda: now[0])
+    assert bucket.wait("a") == 0.0 and bucket.wait("a") == 0.0  # looking twice spends nothing
+    assert bucket.take("a") == 0.0
+    assert bucket.wait("a") == pytest.approx(10.0)
+    now[0] += 4.0
+    assert bucket.wait("a") == pytest.approx(6.0) == bucket.take("a")
+    assert bucket.wait("b") == 0.0

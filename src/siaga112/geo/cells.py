@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import math
 
+from siaga112.geo.distance import EARTH_RADIUS_M
+
 CELL_DEG = 0.005  # ~556 m of latitude
 _LON_CELLS = int(360 / CELL_DEG) + 1
+# On the sphere distance_m measures on: a box drawn with the ellipsoid's 111,320 m missed points
+# just inside the radius due north or south.
+_M_PER_DEG = EARTH_RADIUS_M * math.pi / 180
 
 
 def cell_of(lat: float, lon: float) -> int:
@@ -18,7 +23,7 @@ def cell_of(lat: float, lon: float) -> int:
 
 def degrees_around(lat: float, radius_m: float) -> tuple[float, float]:
     """Half-height and half-width, in degrees, of the box around a circle at latitude `lat`."""
-    return radius_m / 111_320, radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    return radius_m / _M_PER_DEG, radius_m / (_M_PER_DEG * max(math.cos(math.radians(lat)), 0.01))
 
 
 def cells_within(lat: float, lon: float, radius_m: float) -> list[int]:

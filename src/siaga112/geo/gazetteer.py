@@ -6,7 +6,6 @@ import csv
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,9 +14,11 @@ from typing import Literal
 
 import numpy as np
 import shapely
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from shapely.geometry.base import BaseGeometry
+
+from siaga112.geo.names import LEVEL_PREFIXES, fold, words
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "ppu"
 
@@ -100,9 +101,9 @@ def _tiles(geom: BaseGeometry, size: float) -> list[BaseGeometry]:
 
 # ---------------------------------------------------------------- text handling
 
-_DESA_MARKERS = frozenset({"desa", "ds", "dsa", "kel", "kelurahan", "lurah"})
-_KEC_MARKERS = frozenset({"kec", "kecamatan", "kc", "kcm"})
-_STREET_MARKERS = frozenset({"jl", "jln", "jalan", "gg", "gang", "lr", "lorong"})
+_DESA_MARKERS = frozenset(w for w, level in LEVEL_PREFIXES.items() if level == "desa")
+_KEC_MARKERS = frozenset(w for w, level in LEVEL_PREFIXES.items() if level == "kecamatan")
+_STREET_MARKERS = frozenset({"jalan", "gg", "gang", "lr", "lorong"})
 _KAB_MARKERS = frozenset({"kab", "kabupaten"})
 # Split a run of words without saying anything about the following name.
 _OTHER_MARKERS = frozenset(
@@ -110,22 +111,9 @@ _OTHER_MARKERS = frozenset(
 )
 _PREFIXES = _DESA_MARKERS | _KEC_MARKERS | _STREET_MARKERS | _KAB_MARKERS | _OTHER_MARKERS
 
-_ABBREVIATIONS = {
-    "sei": "sungai",
-    "sg": "sungai",
-    "sungei": "sungai",
-    "gn": "gunung",
-    "gng": "gunung",
-    "kp": "kampung",
-    "kpg": "kampung",
-    "kmp": "kampung",
-    "tj": "tanjung",
-    "tg": "tanjung",
-    "tjg": "tanjung",
-    "bkt": "bukit",
-    "ii": "dua",
-    "2": "dua",
-}
+# Desa names spell their numbers out ("Semoi Dua"); an address may not. Only here: in the search
+# box a number must match exactly (km 2 is not km dua).
+_NUMBER_WORDS = {"2": "dua", "ii": "dua"}
 
 # Everyday words one edit away from a desa name (patung/petang/peteng ~ Petung,
 # pejalan as in "pejalan kaki" ~ Pejala, sepatu/sepak ~ Sepaku, ...). They may
@@ -138,22 +126,12 @@ _NO_FUZZY_WORDS = frozenset(
 )
 
 _REGENCY_RE = re.compile(r"\b(?:penajam\s+paser\s+utara|paser\s+utara|ppu)\b")
-# "Nipah2", "Api2": Indonesian shorthand for a reduplicated word.
-_REDUPLICATION_RE = re.compile(r"\b([a-z]{3,})2\b")
 _SEGMENT_RE = re.compile(r"[,;:/|()\[\]\n]+")
-_TOKEN_RE = re.compile(r"[a-z0-9]+")
-
-
-def _ascii_lower(text: str) -> str:
-    """Lower-case and strip accents."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 def _words(text: str) -> list[str]:
-    """Normalised words of a name or query, abbreviations expanded."""
-    text = _REDUPLICATION_RE.sub(r"\1 \1", _ascii_lower(text))
-    return [_ABBREVIATIONS.get(t, t) for t in _TOKEN_RE.findall(text)]
+    """Normalised words of a name or address part, numbers spelled as desa names spell them."""
+    return [_NUMBER_WORDS.get(w, w) for w in words(text)]
 
 
 def _name_key(name: str) -> str:
@@ -197,22 +175,21 @@ def _marker_kind(token: str) -> _Marker:
 
 def _runs(text: str) -> list[_Run]:
     """Split an address into runs of content words separated by prefix words and punctuation."""
-    text = _REGENCY_RE.sub(",", _REDUPLICATION_RE.sub(r"\1 \1", _ascii_lower(text)))
     groups: list[tuple[_Marker, list[str]]] = []
-    for segment in _SEGMENT_RE.split(text):
+    for segment in _SEGMENT_RE.split(_REGENCY_RE.sub(",", fold(text))):
         groups.append(("none", []))
-        for token in _TOKEN_RE.findall(segment):
-            if token in _PREFIXES:
-                groups.append((_marker_kind(token), []))
+        for word in _words(segment):
+            if word in _PREFIXES:
+                groups.append((_marker_kind(word), []))
             else:
-                groups[-1][1].append(_ABBREVIATIONS.get(token, token))
+                groups[-1][1].append(word)
     runs = []
     offset = 0
-    for kind, words in groups:
+    for kind, content in groups:
         # "Kab. Penajam ..." names the regency, not kecamatan Penajam.
-        if words and kind != "kab":
-            runs.append(_Run(tuple(words), offset, kind))
-        offset += len(words)
+        if content and kind != "kab":
+            runs.append(_Run(tuple(content), offset, kind))
+        offset += len(content)
     return runs
 
 
@@ -373,7 +350,6 @@ class Gazetteer:
         self._key_places = {k: tuple(v) for k, v in by_key.items()}
         self._key_edits = np.array([_max_edits(k) for k in self._keys])
         self._key_first = np.array([k[0] for k in self._keys])
-        self._search_names = tuple((p, _word_tails(p.name)) for p in self._places.values())
 
     def match_address(self, text: str) -> Place | None:
         """Find the most specific desa (else kecamatan) named in a free-text address."""
@@ -442,45 +418,6 @@ class Gazetteer:
             return places[0]
         wanted = "desa" if marker == "desa" else "kecamatan"
         return next((p for p in places if p.level == wanted), places[0])
-
-    def search(self, query: str, limit: int = 10) -> list[Place]:
-        """Places whose name matches a typed query (prefix, substring, then fuzzy), best first."""
-        words = _words(query)
-        compact = "".join(w for w in words if w not in _PREFIXES)
-        if not compact or limit <= 0:
-            return []
-        # Desa first (it is a desa picker) unless the user typed "kec".
-        preferred = "kecamatan" if _KEC_MARKERS.intersection(words) else "desa"
-        scored = []
-        for place, tails in self._search_names:
-            key = tails[0]
-            if key == compact:
-                score = 100.0
-            elif key.startswith(compact):
-                score = 90.0
-            elif any(tail.startswith(compact) for tail in tails[1:]):
-                score = 80.0
-            elif compact in key:
-                score = 70.0
-            elif len(compact) >= 4:
-                # Compare with each word's prefix so a half-typed, misspelled name
-                # ("smoi" for Semoi, "mulyo" for Mulya) still ranks, below exact hits.
-                lengths = range(len(compact) - 1, len(compact) + 2)
-                similarity = max(fuzz.ratio(compact, tail[:n]) for tail in tails for n in lengths)
-                if similarity < 80:
-                    continue
-                score = 0.6 * similarity
-            else:
-                continue
-            scored.append((-score, place.level != preferred, len(key), place.name, place))
-        scored.sort(key=lambda item: item[:4])
-        return [item[4] for item in scored[:limit]]
-
-
-def _word_tails(name: str) -> tuple[str, ...]:
-    """Space-free remainders of a name from each word start: "Bangun Mulya" -> (bangunmulya, mulya)."""
-    words = _words(name)
-    return tuple("".join(words[i:]) for i in range(len(words)))
 
 
 @lru_cache(maxsize=1)

@@ -1,13 +1,13 @@
 """Possible duplicates: open incidents of a related type near a new call, nearest first."""
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, select
 
 from siaga112.context import Context
 from siaga112.geo.cells import cells_within, degrees_around
+from siaga112.geo.distance import distance_m
 from siaga112.incidents.schemas import DuplicateRead
 from siaga112.models import incidents
 from siaga112.models.status import OPEN_INCIDENT
@@ -21,14 +21,6 @@ RELATED_FAMILIES = (
     {"FLOOD", "LANDSLIDE", "STORM-TREE", "WATER-RESCUE"},
     {"CRIME", "PUBLIC-ORDER", "VIOLENCE-WC"},
 )
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
 def related_types(ctx: Context, type_code: str) -> set[str] | None:

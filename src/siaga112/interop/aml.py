@@ -16,7 +16,6 @@ message is kept and flagged. IMSI and IMEI are removed from the kept text; we do
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlencode
@@ -151,10 +150,3 @@ def parse_https(body: bytes | str) -> AmlFix:
     if not fix.phone:
         problems.append("device_number: missing")
     return fix
-
-
-_E164ISH = re.compile(r"^\+?[0-9 ()-]{6,20}$")
-
-
-def plausible_number(value: str | None) -> bool:
-    return bool(value) and bool(_E164ISH.match(value or ""))

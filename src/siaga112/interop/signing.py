@@ -23,7 +23,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import structlog
 from prometheus_client import Counter
@@ -41,7 +41,6 @@ HEADER_TIMESTAMP = "X-Siaga-Timestamp"
 HEADER_NONCE = "X-Siaga-Nonce"
 HEADER_SIGNATURE = "X-Siaga-Signature"
 META_SIGNATURE = "X-Hub-Signature-256"
-INTEGRATIONS = ("sms", "whatsapp", "telephony", "aml")
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 
 WEBHOOKS_REJECTED = Counter("siaga112_webhooks_rejected_total", "Inbound webhooks refused",
@@ -134,7 +133,3 @@ def purge_nonces(conn: Connection, settings: Settings, *, now: datetime | None =
     """Nonces older than twice the window can go: their timestamps are refused anyway."""
     cutoff = (now or utcnow()) - timedelta(seconds=2 * settings.webhook_window_seconds)
     return conn.execute(delete(webhook_nonces).where(webhook_nonces.c.seen_at < cutoff)).rowcount
-
-
-def unix_now() -> int:
-    return int(datetime.now(timezone.utc).timestamp())

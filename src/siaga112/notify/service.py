@@ -27,6 +27,7 @@ from siaga112.db import utcnow
 from siaga112.events import SEQUENCER_LOCK, sequence_and_wake
 from siaga112.interop.sms import SendResult, SmsGateway
 from siaga112.interop.whatsapp import WhatsAppCloud
+from siaga112.public.progress import incident_progress, report_progress
 from siaga112.models import (citizen_reports, event_log, incidents, notification_cursor,
                              notification_optouts, notification_outbox, notification_subscriptions)
 from siaga112.notify.templates import render_sms, whatsapp_parameters
@@ -141,8 +142,6 @@ def _subscriptions(conn: Connection, where: Any) -> list[Any]:
 
 def _incident_plan(ctx: Context, conn: Connection, incident_id: str, *, just_created: bool) -> Any:
     """What an incident's reporters should now be told (read only): (row, progress, follow_caller)."""
-    from siaga112.public.service import incident_progress
-
     row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
     if row is None:
         return None
@@ -152,8 +151,6 @@ def _incident_plan(ctx: Context, conn: Connection, incident_id: str, *, just_cre
 
 
 def _report_plan(conn: Connection, report_id: str) -> Any:
-    from siaga112.public.service import report_progress
-
     row = conn.execute(select(citizen_reports).where(citizen_reports.c.id == report_id)).first()
     if row is None or row.status == "verified":
         return None  # a verified report's reporter follows the incident

@@ -8,8 +8,6 @@ from pydantic import BaseModel, Field
 
 from siaga112.incidents.schemas import Strict
 
-LANDMARK_KINDS = ("mosque", "church", "temple", "school", "market", "km_marker", "port", "hospital",
-                  "health_centre", "police", "fire_station", "office", "bridge", "other")
 LandmarkKind = Literal["mosque", "church", "temple", "school", "market", "km_marker", "port",
                        "hospital", "health_centre", "police", "fire_station", "office", "bridge",
                        "other"]

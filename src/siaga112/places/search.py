@@ -1,15 +1,14 @@
 """The call-taker's one search box: landmarks, desa/kelurahan and kecamatan by name.
 
 Callers say "Masjid Agung", "km 12", "Kel. Nipah2" or misspell "Sepaqu"; all of it goes through
-one normalisation (accents, reduplication, abbreviations, leading zeros, the Desa/Kel./Kec.
-prefixes, which only hint at the level) and rapidfuzz's WRatio, which copes with typos and with
-a query that is part of a longer name. Numbers must match exactly: km 12 is not km 13.
+the same normalisation as the gazetteer's (`geo/names.py`: accents, reduplication, abbreviations,
+leading zeros; the Desa/Kel./Kec. prefixes only hint at the level) and rapidfuzz's WRatio, which
+copes with typos and with a query that is part of a longer name. Numbers must match exactly:
+km 12 is not km 13.
 """
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
 import weakref
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -18,46 +17,24 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, func, select
 
 from siaga112.geo.gazetteer import Gazetteer
+from siaga112.geo.names import LEVEL_PREFIXES, words as name_words
 from siaga112.models import landmarks
 from siaga112.places.schemas import PlaceHit
 
-_LEVEL_PREFIXES = {"desa": "desa", "ds": "desa", "kel": "desa", "kelurahan": "desa", "lurah": "desa",
-                   "kec": "kecamatan", "kecamatan": "kecamatan", "kc": "kecamatan"}
-_DROPPED = frozenset({"kab", "kabupaten", "ppu"})
-_ABBREVIATIONS = {
-    "sei": "sungai", "sg": "sungai", "gn": "gunung", "gng": "gunung", "kp": "kampung",
-    "tj": "tanjung", "tg": "tanjung", "bkt": "bukit", "jl": "jalan", "jln": "jalan",
-    "psr": "pasar", "msj": "masjid", "mesjid": "masjid", "mesdjid": "masjid", "pel": "pelabuhan",
-    "pelab": "pelabuhan", "rs": "rumah sakit", "rsud": "rumah sakit umum daerah",
-    "pkm": "puskesmas", "kilometer": "km",
-}
-_REDUPLICATION = re.compile(r"\b([a-z]{3,})2\b")
-_LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
-_TOKEN = re.compile(r"[a-z0-9]+")
+_DROPPED = frozenset({"kab", "kabupaten", "ppu"})  # the regency: every place is in it
 # Below this WRatio a name is not offered at all.
 _CUTOFF = 68
-
-
-def _tokens(text: str) -> list[str]:
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
-    text = _LETTER_DIGIT.sub(" ", _REDUPLICATION.sub(r"\1 \1", text))
-    out = []
-    for token in _TOKEN.findall(text):
-        if token.isdigit():
-            token = str(int(token))  # SDN 001 and SDN 1 are the same school
-        out.extend(_ABBREVIATIONS.get(token, token).split())
-    return out
 
 
 def query_parts(text: str) -> tuple[str, str | None, frozenset[str]]:
     """(normalised query, level hinted by a prefix or None, numbers in it)."""
     hint = None
     words = []
-    for token in _tokens(text):
-        if token in _LEVEL_PREFIXES:
-            hint = _LEVEL_PREFIXES[token]
-        elif token not in _DROPPED:
-            words.append(token)
+    for word in name_words(text):
+        if word in LEVEL_PREFIXES:
+            hint = LEVEL_PREFIXES[word]
+        elif word not in _DROPPED:
+            words.append(word)
     return " ".join(words), hint, frozenset(w for w in words if w.isdigit())
 
 

@@ -32,44 +32,84 @@ DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.j
             "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; "
             "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 DOCS_PATHS = ("/docs", "/redoc")
+# The citizens' pages (public/routes.py) carry their styles inline and run only their own location
+# script; nothing else loads. They are never cached, indexed or named in a Referer: the ticket in
+# the path is the only key to a report.
+PUBLIC_CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; "
+              "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+PUBLIC_PATHS = ("/lacak", "/lapor", "/api/v1/public")
 
-_COMMON = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
+_COMMON = {
+    b"x-content-type-options": b"nosniff",
+    b"x-frame-options": b"DENY",
     # Cross-origin requests (map tiles) learn the site, never the path: a ticket is in the path.
-    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    b"referrer-policy": b"strict-origin-when-cross-origin",
     # The citizen report form may ask for the phone's position; nothing may use camera or mic.
-    (b"permissions-policy", b"geolocation=(self), camera=(), microphone=(), payment=()"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
-_DOCS = [(b"content-security-policy", DOCS_CSP.encode())]
+    b"permissions-policy": b"geolocation=(self), camera=(), microphone=(), payment=()",
+    b"cross-origin-opener-policy": b"same-origin",
+}
 _NO_STORE = (b"cache-control", b"no-store")
 
 
+def _policy(**headers: str) -> list[tuple[bytes, bytes]]:
+    """The common headers, with these added or replaced (underscores in names become dashes)."""
+    merged = {**_COMMON, **{k.replace("_", "-").encode(): v.encode() for k, v in headers.items()}}
+    return list(merged.items())
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
 class SecurityHeaders:
-    """Adds the headers to every HTTP response; API answers (personal data) are never cached."""
+    """Adds the headers to every HTTP response, by path: the consoles', the API docs' and the
+    citizens' pages' policies. A header the route set itself is kept. API answers (personal data)
+    are never cached."""
 
     def __init__(self, app: Any, tile_url: str = OSM_TILES):
         self.app = app
-        self.page = [(b"content-security-policy", page_csp(tile_url).encode())]
+        self.page = self._variants(_policy(content_security_policy=page_csp(tile_url)))
+        self.policies = [
+            (DOCS_PATHS, self._variants(_policy(content_security_policy=DOCS_CSP))),
+            (PUBLIC_PATHS, self._variants(_policy(
+                content_security_policy=PUBLIC_CSP, referrer_policy="no-referrer",
+                cache_control="no-store", x_robots_tag="noindex"))),
+        ]
+
+    @staticmethod
+    def _variants(policy: list[tuple[bytes, bytes]]) -> dict[tuple[bool, bool], list]:
+        """The policy for (API path, HTTPS), built once: this runs on every request."""
+        variants = {}
+        for api in (False, True):
+            for https in (False, True):
+                extra = list(policy)
+                if api and all(k != _NO_STORE[0] for k, _ in policy):
+                    extra.append(_NO_STORE)
+                if https:
+                    extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                variants[api, https] = extra
+        return variants
+
+    def headers_for(self, path: str, *, https: bool = False) -> list[tuple[bytes, bytes]]:
+        """What a response on this path gets unless the route set the header itself."""
+        variants = self.page
+        for prefixes, policy in self.policies:
+            if path.startswith(prefixes) and _under(path, prefixes):
+                variants = policy
+                break
+        return variants[path.startswith("/api/"), https]
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        extra = list(_COMMON) + (_DOCS if path.startswith(DOCS_PATHS) else self.page)
-        if scope.get("scheme") == "https":
-            extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
-        api = path.startswith("/api/")
+        extra = self.headers_for(scope.get("path", ""), https=scope.get("scheme") == "https")
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 headers += [(k, v) for k, v in extra if k not in present]
-                if api and b"cache-control" not in present:
-                    headers.append(_NO_STORE)
                 message = {**message, "headers": headers}
             await send(message)
 

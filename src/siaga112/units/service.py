@@ -21,6 +21,7 @@ from siaga112.db import utcnow
 from siaga112.errors import Conflict, InvalidField, NotFound
 from siaga112.events import Event, event_of, record_events
 from siaga112.events.payloads import UnitUpdated
+from siaga112.geo.distance import distances_m
 from siaga112.incidents.reads import load_visible
 from siaga112.incidents.timeline import append_timeline
 from siaga112.models import agencies, assignments, unit_positions, units
@@ -377,13 +378,6 @@ def recommendation_request(ctx: Context, who: Principal, incident_id: str, agenc
          for u in rows], lat, lon, sources, limit)
 
 
-def _great_circle_many(lat: np.ndarray, lon: np.ndarray, to: tuple[float, float]) -> np.ndarray:
-    p1, p2 = np.radians(lat), math.radians(to[0])
-    dl = np.radians(to[1] - lon)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * math.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * np.arcsin(np.sqrt(a))
-
-
 def rank_units(ctx: Context, request: RecommendationRequest) -> list[Recommendation]:
     """Best first: units that can do all the type needs, then the sooner arrival."""
     settings = ctx.settings
@@ -395,7 +389,7 @@ def rank_units(ctx: Context, request: RecommendationRequest) -> list[Recommendat
     if request.incident_point is None:
         distance = np.full(n, np.nan)
     else:
-        distance = _great_circle_many(request.lat, request.lon, request.incident_point)
+        distance = distances_m(request.lat, request.lon, *request.incident_point)
     road = distance * settings.road_factor
     eta = road / (settings.unit_speed_kmh / 3.6)
     from_osrm = np.zeros(n, dtype=bool)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,11 +27,11 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
 DEFAULT_LANGUAGE = "id"
 LANG_COOKIE = "siaga112_lang"
-# Each domain keeps its screens next to its code (ARCHITECTURE.md); "calls/new_call.html" is
-# src/siaga112/calls/templates/new_call.html.
 # What a console's event stream can carry (auth.revoked never reaches a stream); app.js listens
 # for each, so a new event name needs no change there.
 LIVE_EVENTS = " ".join(e.value for e in EventName if e is not EventName.AUTH_REVOKED)
+# Each domain keeps its screens next to its code (ARCHITECTURE.md); "calls/new_call.html" is
+# src/siaga112/calls/templates/new_call.html, and the citizens' pages extend "public/base.html".
 DOMAINS = ("calls", "dispatch", "incidents", "admin", "public", "units")
 
 
@@ -119,14 +120,16 @@ class Pages:
         lang = request.cookies.get(LANG_COOKIE)
         return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
-    def render(self, request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-        env = self.envs[self.language(request)]
+    def render(self, request: Request, name: str, status_code: int = 200, *, lang: str | None = None,
+               headers: Mapping[str, str] | None = None, **context) -> HTMLResponse:
+        """A page in the viewer's language, or in `lang` (the citizens' pages are Indonesian only)."""
+        env = self.envs[lang or self.language(request)]
         who = context.get("who") or getattr(request.state, "principal", None)
         if who is not None and "can" not in context:
             # What the screen offers this person; templates never read the role themselves.
             context["can"] = console_rights(who)
         html = env.get_template(name).render(request=request, **context)
-        return HTMLResponse(html, status_code=status_code)
+        return HTMLResponse(html, status_code=status_code, headers=headers)
 
     def gettext(self, request: Request, message: str) -> str:
         return self.translations[self.language(request)].gettext(message)
