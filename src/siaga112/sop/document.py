@@ -14,14 +14,15 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       StringConstraints, ValidationError, WrapValidator)
 from pydantic_core import PydanticCustomError
 
+from .positions import KEY, VALUE
 from .schemas import Agency, IncidentType, Priority, Sop
 
-# The loader reads these error types; the context carries the message template.
+# The loader reads this error type; the context carries the message template and whether the
+# problem is on the line of the value or of its key.
 PROBLEM = "sop_problem"
-AT_KEY = "key"  # the problem is about the key's line, not the value's
 
 
-def problem(template: str, *, at: str = "value") -> PydanticCustomError:
+def problem(template: str, *, at: str = VALUE) -> PydanticCustomError:
     """A refusal the loader turns into `template` with its placeholders filled in."""
     return PydanticCustomError(PROBLEM, "{template}", {"template": template, "at": at})
 
@@ -60,7 +61,7 @@ def _non_empty(kind: type) -> BeforeValidator:
 
     def check(value: Any) -> Any:
         if isinstance(value, kind) and not value:
-            raise problem("'$key' is empty", at=AT_KEY)
+            raise problem("'$key' is empty", at=KEY)
         return value
 
     return BeforeValidator(check)

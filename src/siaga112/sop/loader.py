@@ -11,12 +11,10 @@ from string import Template
 from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarbool import ScalarBoolean
 
-from .document import AT_KEY, PROBLEM, SopFile, entry_at, expect
+from .document import PROBLEM, SopFile, entry_at, expect
+from .positions import KEY, NODE, VALUE, Loc, line_of, load_tree, plain, syntax_error
 from .rules import check_rules
 from .schemas import Sop, SopError, SopProblem
 
@@ -24,8 +22,6 @@ _MISSING_HINTS = {"lead": " (write 'lead: null' for a type without lead)"}
 
 _DOCUMENT = TypeAdapter(Annotated[SopFile, expect(
     f"the top level must be a mapping of sections ({', '.join(SopFile.model_fields)}), got $got")])
-
-Loc = tuple[str | int, ...]
 
 
 def default_sop_path() -> Path:
@@ -41,14 +37,11 @@ def load_sop(path: str | Path) -> Sop:
 def parse_sop(text: str, source: str = "SOP") -> Sop:
     """Parse and validate SOP YAML text; raise SopError listing every problem."""
     try:
-        tree = YAML(typ="rt").load(text)
+        tree = load_tree(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SopError([SopProblem(mark.line + 1 if mark is not None else None,
-                                   f"YAML syntax error: {problem}")], source) from None
+        raise SopError([SopProblem(*syntax_error(exc))], source) from None
     try:
-        document, errors = _DOCUMENT.validate_python(_plain(tree)), []
+        document, errors = _DOCUMENT.validate_python(plain(tree)), []
     except ValidationError as exc:
         document, errors = None, _beside_refused_keys(exc.errors())
     view = FileView(tree, errors)
@@ -82,23 +75,6 @@ def _beside_refused_keys(errors: list[Any]) -> list[Any]:
             if not any(e["loc"][: len(k)] == k and e["loc"][len(k):] != ("[key]",) for k in keys)]
 
 
-# --- the YAML tree -------------------------------------------------------------------------
-
-
-def _plain(node: Any) -> Any:
-    """The round-trip tree as plain Python values, which pydantic's strict mode expects."""
-    if isinstance(node, dict):
-        return {_plain(key): _plain(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain(item) for item in node]
-    if isinstance(node, ScalarBoolean):  # an anchored boolean; subclasses int, not bool
-        return bool(node)
-    for kind in (bool, int, float, str):  # ruamel's ScalarInt, ScalarFloat, ScalarString
-        if isinstance(node, kind):
-            return kind(node)
-    return node
-
-
 def _describe(value: Any) -> str:
     """Short human description of a YAML value for messages."""
     if value is None:
@@ -112,39 +88,6 @@ def _describe(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     return str(value)
-
-
-# ruamel positions are 0-based; lines in messages are 1-based.
-
-
-def _node_line(node: Any) -> int:
-    """First line of a mapping or sequence node (1 for scalars)."""
-    lc = getattr(node, "lc", None)
-    return lc.line + 1 if lc is not None and lc.line is not None else 1
-
-
-def _key_line(mapping: CommentedMap, key: Any) -> int:
-    try:
-        return mapping.lc.key(key)[0] + 1
-    except (KeyError, TypeError, AttributeError):
-        return _node_line(mapping)
-
-
-def _value_line(mapping: CommentedMap, key: Any) -> int:
-    # An empty value (`lead:`) has no position of its own; ruamel reports the next key's.
-    if mapping.get(key) is None:
-        return _key_line(mapping, key)
-    try:
-        return mapping.lc.value(key)[0] + 1
-    except (KeyError, TypeError, AttributeError):
-        return _key_line(mapping, key)
-
-
-def _item_line(seq: CommentedSeq, index: int) -> int:
-    try:
-        return seq.lc.item(index)[0] + 1
-    except (KeyError, TypeError, AttributeError):
-        return _node_line(seq)
 
 
 _ABSENT = object()
@@ -176,7 +119,7 @@ class FileView:
 
     def get(self, *loc: str | int) -> Any:
         """The accepted value at `loc`, as the models read it (text stripped)."""
-        value = _plain(self._node(loc))
+        value = plain(self._node(loc))
         return value.strip() if isinstance(value, str) else value
 
     def items(self, *loc: str | int) -> list[Any]:
@@ -186,16 +129,9 @@ class FileView:
             return [key for key in node if (*loc, key, "[key]") not in self.refused]
         return list(range(len(node))) if isinstance(node, list) else []
 
-    def line(self, loc: Loc, *, at: str = "value") -> int:
+    def line(self, loc: Loc, *, at: str = VALUE) -> int:
         """Line of the value (or the key, or the node itself) at `loc`."""
-        if at == "node" or not loc:
-            return _node_line(self._node(loc))
-        parent, key = self._node(loc[:-1]), loc[-1]
-        if isinstance(parent, CommentedSeq) and isinstance(key, int):
-            return _item_line(parent, key)
-        if isinstance(parent, CommentedMap):
-            return _key_line(parent, key) if at == AT_KEY else _value_line(parent, key)
-        return _node_line(parent)
+        return line_of(self.tree, loc, at=at)
 
     def name(self, loc: Loc) -> str:
         """How messages call the part at `loc`: "priority 2", "agency DAMKAR", "incident type #3"."""
@@ -216,25 +152,25 @@ class FileView:
         """One pydantic error as a problem on its line."""
         loc: Loc = tuple(error["loc"])
         kind, ctx = error["type"], error.get("ctx") or {}
-        at = "value"
+        at = VALUE
         if loc and loc[-1] == "[key]":  # a mapping key was refused: point at the key
-            loc, at = loc[:-1], AT_KEY
+            loc, at = loc[:-1], KEY
         fields = [i for i, part in enumerate(loc) if isinstance(part, str)]
         key = loc[fields[-1]] if fields else ""
         where = self.name(loc[: fields[-1]] if fields else ())
         if kind == PROBLEM:
             message = Template(ctx["template"]).safe_substitute(
                 where=where, key=key, name=self.name(loc), got=_describe(error["input"]))
-            at = AT_KEY if ctx["at"] == AT_KEY else at
+            at = KEY if ctx["at"] == KEY else at
         elif kind == "missing":
-            at = "node"
+            at = NODE
             loc = loc[:-1]
             if loc:
                 message = f"{where}: missing required field '{key}'{_MISSING_HINTS.get(str(key), '')}"
             else:
                 message = f"missing required section '{key}'"
         elif kind in ("extra_forbidden", "invalid_key"):
-            at = AT_KEY
+            at = KEY
             expected = ", ".join(entry_at(loc[:-1]).model_fields)
             message = (f"{self.name(loc[:-1])}: unknown field {_describe(loc[-1])} "
                        f"(expected one of: {expected})")

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .document import AT_KEY
+from .positions import KEY, VALUE, Loc
 from .schemas import SopProblem
 
 if TYPE_CHECKING:
-    from .loader import FileView, Loc
+    from .loader import FileView  # the loader calls the rules: only a type hint goes back
 
 LEADLESS_TYPES = ("INFO", "PRANK")
 FALLBACK_TYPE = "OTHER"  # where unclassified incidents go; the command agency handles them
@@ -52,7 +52,7 @@ class _Rules:
         self.command_agency: str | None = None
         self.types: dict[str, _TypeRef] | None = None
 
-    def add(self, loc: Loc, message: str, *, at: str = "value") -> None:
+    def add(self, loc: Loc, message: str, *, at: str = VALUE) -> None:
         self.problems.append(SopProblem(self.view.line(loc, at=at), message))
 
     def check(self) -> list[SopProblem]:
@@ -199,7 +199,7 @@ class _Rules:
         commanders = [code for code, agency in self.agencies.items() if agency.role == "command"]
         if not commanders:
             self.add(("agencies",), "no agency has role: command; exactly one is required and it "
-                     "must be the command_agency", at=AT_KEY)
+                     "must be the command_agency", at=KEY)
         for extra in commanders[1:]:
             loc = self.agencies[extra].loc
             self.add((*loc, "role"), f"agency {extra} has role: command but {commanders[0]} already "
@@ -214,7 +214,7 @@ class _Rules:
         fallback = self.types.get(FALLBACK_TYPE)
         if fallback is None:
             self.add(("incident_types",), f"incident type {FALLBACK_TYPE} is missing; it is required "
-                     "because unclassified incidents go there", at=AT_KEY)
+                     "because unclassified incidents go there", at=KEY)
         elif fallback.lead_ok and self.command_agency is not None and fallback.lead != self.command_agency:
             self.add((*fallback.loc, "lead"), f"incident type {FALLBACK_TYPE} must be led by the "
                      f"command agency {self.command_agency}, not {fallback.lead}")
