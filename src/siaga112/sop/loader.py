@@ -19,6 +19,10 @@ from .rules import check_rules
 from .schemas import Sop, SopError, SopProblem
 
 _MISSING_HINTS = {"lead": " (write 'lead: null' for a type without lead)"}
+# What a field of a plain type expects, so that a new field needs no message of its own.
+_PLAIN_TYPES = {"bool_type": "true or false", "int_type": "an integer", "float_type": "a number",
+                "string_type": "a string", "list_type": "a list", "tuple_type": "a list",
+                "dict_type": "a mapping", "model_type": "a mapping"}
 
 _DOCUMENT = TypeAdapter(Annotated[SopFile, expect(
     f"the top level must be a mapping of sections ({', '.join(SopFile.model_fields)}), got $got")])
@@ -174,6 +178,8 @@ class FileView:
             expected = ", ".join(entry_at(loc[:-1]).model_fields)
             message = (f"{self.name(loc[:-1])}: unknown field {_describe(loc[-1])} "
                        f"(expected one of: {expected})")
-        else:  # an error the models give no message for: still say where and what
+        elif kind in _PLAIN_TYPES:  # a field declared without an `expect` message
+            message = f"{where}: '{key}' must be {_PLAIN_TYPES[kind]}, got {_describe(error['input'])}"
+        else:
             message = f"{where}: '{key}': {error['msg']}"
         return SopProblem(self.line(loc, at=at), message)
