@@ -1,4 +1,4 @@
-"""The SOP file's structure as pydantic models; `loader` adds positions and the cross-field rules.
+"""The SOP file's structure as pydantic models; `rules` relates the parts, `loader` adds lines.
 
 Every constraint that concerns one value lives here, next to the field it constrains. The
 `expect` templates are the human messages the loader prints for a value pydantic refuses:
