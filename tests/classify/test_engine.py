@@ -10,8 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from siaga112.classify import engine
 from siaga112.classify.engine import Classification, Classifier
+from siaga112.classify.vocabulary import (VocabularyError, default_vocabulary_path, load_vocabulary,
+                                          parse_vocabulary)
 from siaga112.sop.loader import default_sop_path, load_sop
 from siaga112.sop.schemas import IncidentType
+from support import edit, line_of
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELLED = ROOT / "tests/data/classify_labelled.csv"
@@ -220,12 +223,79 @@ def test_removed_type_is_never_suggested(types):
 
 def test_builtin_vocabulary_is_for_sop_codes_and_survives_normalisation(types):
     codes = {t.code for t in types}
-    assert set(engine._BUILTIN) <= codes
-    for code, spec in engine._BUILTIN.items():
-        for term, _, _ in engine._parse_terms(spec):
-            words = engine._normalise(term)
-            # A stopword inside a term would silently shorten it ("air bah" -> "air").
-            assert words and not [w for w in words if w in engine._STOPWORDS], (code, term)
+    vocabulary = load_vocabulary()
+    assert set(vocabulary.terms) <= codes
+    language = engine._Language(vocabulary)
+    terms = list(vocabulary.weighted_terms())
+    assert len(terms) > 1000
+    for code, term, _, _ in terms:
+        words = language.normalise(term)
+        # A stopword inside a term would silently shorten it ("air bah" -> "air").
+        assert words and not [w for w in words if w in language.stopwords], (code, term)
+
+
+# ------------------------------------------------------------------ the vocabulary file
+
+VOCABULARY = default_vocabulary_path().read_text(encoding="utf-8")
+
+
+def vocabulary_problems(text: str) -> list[str]:
+    """The lines of the error for vocabulary `text`."""
+    with pytest.raises(VocabularyError) as info:
+        parse_vocabulary(text, source="vocabulary.yaml")
+    return str(info.value).splitlines()
+
+
+def test_packaged_vocabulary_is_read_once_per_process():
+    assert load_vocabulary() is load_vocabulary()
+    assert load_vocabulary().slang["tdk"] == "tidak"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  tdk: tidak\n", "  Tdk: tidak\n", "slang.Tdk: 'Tdk' must be one lower-case word (letters a-z)"),
+        ("  tdk: tidak\n", "  tdk: 7\n", "slang.tdk: Input should be a valid string"),
+        # A word deep in a list that runs over several lines is reported on its own line.
+        ("sebelah, samping,", "sebelah, Samping,", "'Samping' must be one lower-case word (letters a-z)"),
+        ("3.5: kompor ledak\n", "3.5: kompor ledak, kompor2\n",
+         "terms.FIRE-BLDG.core.3.5.1: 'kompor2' must be lower-case words separated by single spaces"),
+        ("3.5: kompor ledak\n", "tinggi: kompor ledak\n", "terms.FIRE-BLDG.core.tinggi: Input should be a valid number"),
+        ("3.5: kompor ledak\n", "3.5: 12\n", "terms.FIRE-BLDG.core.3.5: must be words separated by commas, got 12"),
+        ("  FIRE-BLDG:\n    core:\n", "  FIRE-BLDG:\n    cores:\n", "terms.FIRE-BLDG.cores: unknown key"),
+        ("  FIRE-BLDG:\n", "  fire bldg:\n", "terms.fire bldg: 'fire bldg' must be an incident type code"),
+        ("mem: m,", "mem: mm,", "affixes.nasal_prefixes.mem: Input should be 'ng', 'ny', 'm' or 'n'"),
+    ],
+)
+def test_a_typo_in_the_vocabulary_fails_loudly_with_its_line(old, new, message):
+    text = edit(VOCABULARY, old, new)
+    line = line_of(text, new.strip().splitlines()[-1])
+    problems = vocabulary_problems(text)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"vocabulary.yaml: line {line}: "), problems
+    assert message in problems[0], problems
+
+
+def test_vocabulary_problems_are_all_reported():
+    text = edit(edit(VOCABULARY, "  tdk: tidak\n", "  tdk: Tidak\n"), "\nnegators:", "\nnegator:")
+    messages = vocabulary_problems(text)
+    assert any("slang.tdk: 'Tidak' must be lower-case words" in m for m in messages), messages
+    assert any("negator: unknown key" in m for m in messages), messages
+    assert any("negators: Field required" in m for m in messages), messages
+
+
+def test_vocabulary_syntax_error_gives_its_line():
+    text = edit(VOCABULARY, "  tdk: tidak\n", "  tdk: tidak\n    tak: tidak\n")
+    problems = vocabulary_problems(text)
+    assert problems == [f"vocabulary.yaml: line {line_of(text, '  tdk: tidak') + 1}: YAML syntax error: "
+                        "mapping values are not allowed here"]
+
+
+def test_the_vocabulary_is_data_the_classifier_follows(types):
+    text = "rumah bledos di sepaku"
+    assert Classifier(types).classify(text).type_code == "OTHER"
+    edited = parse_vocabulary(edit(VOCABULARY, "  tdk: tidak\n", "  tdk: tidak\n  bledos: terbakar\n"))
+    assert Classifier(types, vocabulary=edited).classify(text).type_code == "FIRE-BLDG"
 
 
 # ------------------------------------------------------------------ determinism and speed

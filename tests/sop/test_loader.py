@@ -159,6 +159,23 @@ def test_section_with_wrong_shape(section: str, start: int, end: int, replacemen
     assert_only(text, start, message)
 
 
+def test_a_key_that_is_not_text_is_an_unknown_field() -> None:
+    text = edit(MINI, "version: 1\n", "version: 1\n5: five\n")
+    assert_only(text, 2, "top level: unknown field 5 (expected one of: version, regency, command_agency, "
+                "priorities, agencies, incident_types)")
+
+
+def test_section_of_the_wrong_shape_is_not_called_empty() -> None:
+    lines = MINI.splitlines(keepends=True)
+    text = "".join(lines[:14] + ["incident_types: {}\n"])
+    assert_only(text, 15, "'incident_types' must be a list of incident types, got a mapping")
+
+
+def test_unknown_field_in_a_label() -> None:
+    text = edit(MINI, "name: {id: Lainnya, en: Other}", "name: {id: Lainnya, en: Other, fr: Autre}")
+    assert_only(text, 17, "incident type OTHER name: unknown field 'fr' (expected one of: id, en)")
+
+
 def test_unknown_field_is_reported() -> None:
     text = edit(MINI, "support: [BPBD]", "suport: [BPBD]")
     # The typo also leaves BPBD's support unused, but BPBD still leads OTHER: one problem only.
@@ -250,6 +267,22 @@ def test_wrong_value_type(old: str, new: str, line: int, message: str) -> None:
 def test_priority_level_must_be_an_integer() -> None:
     text = edit(MINI, "  1: {label", "  one: {label")
     assert_problem(text, 9, "priority level 'one' must be a positive integer")
+
+
+def test_a_refused_priority_level_is_reported_once_not_its_body_too() -> None:
+    text = edit(MINI, "  1: {label: {id: Darurat, en: Emergency}, ack_seconds: 60,", "  0: {label: Darurat, ack_seconds: 60,")
+    found = problems(text)
+    assert [(p.line, p.message) for p in found if p.line == 9] == [
+        (9, "priority level 0 must be a positive integer (1 = most urgent)")]
+
+
+def test_yaml_anchors_and_other_spellings_read_as_plain_values() -> None:
+    text = edit(MINI, "name: Diskominfo, role: operator}", "name: Diskominfo, role: operator, external: &no false}")
+    text = edit(text, "{code: DAMKAR, name: Damkar}", "{code: DAMKAR, name: Damkar, external: *no}")
+    text = edit(text, "ack_seconds: 60,", "ack_seconds: 0x3c,")
+    sop = parse_sop(text)
+    assert sop.agencies["DAMKAR"].external is False
+    assert sop.priorities[1].ack_seconds == 60
 
 
 # --- duplicates -------------------------------------------------------------------
@@ -429,6 +462,19 @@ def test_other_type_must_be_led_by_command_agency() -> None:
 )
 def test_bad_bbox(bbox: str, message: str) -> None:
     assert_only(edit(MINI, "[116.35, -1.60, 117.05, -0.75]", bbox), 6, message)
+
+
+def test_every_bad_bbox_value_is_named_and_each_axis_once() -> None:
+    found = problems(edit(MINI, "[116.35, -1.60, 117.05, -0.75]", "[west, -1.60, east, -0.75]"))
+    assert [(p.line, p.message) for p in found] == [
+        (6, "regency: bbox values must be numbers, got 'west'"),
+        (6, "regency: bbox values must be numbers, got 'east'"),
+    ]
+    found = problems(edit(MINI, "[116.35, -1.60, 117.05, -0.75]", "[200, -0.75, 300, -1.60]"))
+    assert [(p.line, p.message) for p in found] == [
+        (6, "regency: bbox lon values must lie within ±180"),
+        (6, "regency: bbox lat_min (-0.75) must be smaller than lat_max (-1.6)"),
+    ]
 
 
 @pytest.mark.parametrize("zone", ["Asia/Penajam", "WITA", "Asia"])
