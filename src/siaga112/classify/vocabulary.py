@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 from pydantic_core import PydanticCustomError
 from ruamel.yaml.error import YAMLError
 
-from siaga112.sop.positions import KEY, VALUE, line_of, load_tree, plain, syntax_error
+from siaga112.sop.positions import KEY, line_of, load_tree, plain, syntax_error
 
 
 class VocabularyError(ValueError):

@@ -6,13 +6,22 @@ deadlines. Each value on its own was already judged by the models in `document`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from .positions import KEY, VALUE, Loc
 from .schemas import SopProblem
 
-if TYPE_CHECKING:
-    from .loader import FileView  # the loader calls the rules: only a type hint goes back
+
+class FileView(Protocol):
+    """What the rules read of the file: the loader's view of the YAML tree and pydantic's verdict
+    (a protocol, so the rules need not import the loader that calls them)."""
+
+    def valid(self, *loc: str | int) -> bool: ...
+    def intact(self, *loc: str | int) -> bool: ...
+    def get(self, *loc: str | int) -> Any: ...
+    def items(self, *loc: str | int) -> list[Any]: ...
+    def line(self, loc: Loc, *, at: str = VALUE) -> int: ...
+    def name(self, loc: Loc) -> str: ...
 
 LEADLESS_TYPES = ("INFO", "PRANK")
 FALLBACK_TYPE = "OTHER"  # where unclassified incidents go; the command agency handles them
