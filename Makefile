@@ -30,7 +30,10 @@ $(VENV)/.installed: pyproject.toml
 run: venv
 	$(BIN)/siaga112 serve --host 127.0.0.1 --port 8112
 
+# Lint and types first: a style or type error fails in seconds, before the suite's minutes.
 test: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench-intake: venv

@@ -50,12 +50,12 @@ def main() -> None:
 
     print(f"rows: {len(rows)}   construction: {build_ms:.1f} ms")
     for split in ("dev", "test", "all"):
-        pairs = [(r, p) for r, p in zip(rows, preds) if split == "all" or r["split"] == split]
+        pairs = [(r, p) for r, p in zip(rows, preds, strict=True) if split == "all" or r["split"] == split]
         ok = sum(r["type_code"] == p.type_code for r, p in pairs)
         print(f"accuracy {split:>4}: {ok}/{len(pairs)} = {ok / len(pairs):.1%}")
 
     chosen = [
-        (r, p) for r, p in zip(rows, preds) if args.split == "all" or r["split"] == args.split
+        (r, p) for r, p in zip(rows, preds, strict=True) if args.split == "all" or r["split"] == args.split
     ]
     gold = Counter(r["type_code"] for r, _ in chosen)
     guessed = Counter(p.type_code for _, p in chosen)

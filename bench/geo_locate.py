@@ -41,9 +41,9 @@ def main() -> None:
     points = [(rng.uniform(-1.64, -0.75), rng.uniform(116.29, 116.99)) for _ in range(20_000)]
     results = [gaz.locate(*p) for p in points]
     groups = {
-        "inside desa": [p for p, r in zip(points, results) if r.distance_m == 0],
-        "within tolerance": [p for p, r in zip(points, results) if 0 < r.distance_m and r.inside_regency],
-        "outside": [p for p, r in zip(points, results) if not r.inside_regency],
+        "inside desa": [p for p, r in zip(points, results, strict=True) if r.distance_m == 0],
+        "within tolerance": [p for p, r in zip(points, results, strict=True) if 0 < r.distance_m and r.inside_regency],
+        "outside": [p for p, r in zip(points, results, strict=True) if not r.inside_regency],
     }
     print(f"locate, all {len(points)} points: {per_call_us(gaz.locate, points):.1f} us/call")
     for name, group in groups.items():

@@ -82,7 +82,7 @@ async def run(url: str, token: str, rate: float, duration: float, connections: i
                     if r.status != 201:
                         errors[str(r.status)] = errors.get(str(r.status), 0) + 1
                         return
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                 return
             if i < skip:

@@ -20,7 +20,7 @@ import os
 import platform
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import httpx
@@ -54,7 +54,7 @@ def setup(url: str, admin: str, call_taker: str, units: int, landmarks: int, rng
                                                  "kind": rng.choice(["fire_truck", "fire_truck", "rescue_team"])})
             r.raise_for_status()
             ids.append(r.json()["id"])
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         for start in range(0, len(ids), 1000):
             fixes = [{"unit_id": u, "lat": p[0], "lon": p[1], "at": now}
                      for u, p in ((u, near_town(rng, 0.1)) for u in ids[start:start + 1000])]
@@ -105,7 +105,7 @@ async def positions(client: aiohttp.ClientSession, ids: list[str], rate: float, 
     async def one(i: int) -> None:
         scheduled = start + i * batch / rate
         await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         fixes = [{"unit_id": u, "lat": p[0], "lon": p[1], "at": now}
                  for u, p in ((u, near_town(rng, 0.1)) for u in rng.sample(ids, batch))]
         try:
@@ -114,7 +114,7 @@ async def positions(client: aiohttp.ClientSession, ids: list[str], rate: float, 
                 if r.status != 200:
                     errors[str(r.status)] = errors.get(str(r.status), 0) + 1
                     return
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             return
         latencies.append((time.perf_counter() - scheduled) * 1000)

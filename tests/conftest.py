@@ -18,10 +18,6 @@ from siaga112.bootstrap import build_context
 from siaga112.config import Settings
 from support import SSEStream
 
-
-
-
-
 PG_ADMIN_URL = os.environ.get("SIAGA112_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
 

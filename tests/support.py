@@ -28,7 +28,7 @@ class SSEStream:
 
         import httpx
 
-        self.events: "queue.Queue" = queue.Queue()
+        self.events: queue.Queue = queue.Queue()
         headers = {"Authorization": f"Bearer {token}"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)

@@ -13,10 +13,11 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from siaga112.admin.pages import router as admin_pages
 from siaga112.audit.routes import router as audit_router
 from siaga112.audit.service import audit_sealer
 from siaga112.auth.routes import router as auth_router
-from siaga112.admin.pages import router as admin_pages
+from siaga112.blocks.routes import router as blocks_router
 from siaga112.bootstrap import build_context
 from siaga112.calls.pages import router as calls_pages
 from siaga112.calls.routes import router as calls_router
@@ -27,29 +28,28 @@ from siaga112.dispatch.pages import router as dispatch_pages
 from siaga112.dispatch.routes import router as dispatch_router
 from siaga112.errors import DomainError
 from siaga112.events import PgListener
+from siaga112.handover.routes import router as handover_router
+from siaga112.inbound.routes import router as inbound_router
 from siaga112.incidents.pages import router as incident_pages
 from siaga112.incidents.routes import router as incidents_router
+from siaga112.interop.webhooks import router as webhooks_router
 from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.metrics import watch_loop_lag
+from siaga112.notify.worker import NotificationWorker
+from siaga112.open311.routes import router as open311_router
 from siaga112.places.routes import router as places_router
+from siaga112.public.routes import router as public_router
 from siaga112.reference.routes import router as reference_router
-from siaga112.units.routes import recommendations_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
 from siaga112.sop.reload import sop_watcher
+from siaga112.telephony.routes import router as telephony_router
+from siaga112.units.routes import recommendations_router
 from siaga112.units.routes import router as units_router
 from siaga112.web.deps import LoginRequired
 from siaga112.web.routes import router as web_router
 from siaga112.web.templating import STATIC_DIR, Pages
-from siaga112.blocks.routes import router as blocks_router
-from siaga112.handover.routes import router as handover_router
-from siaga112.inbound.routes import router as inbound_router
-from siaga112.interop.webhooks import router as webhooks_router
-from siaga112.notify.worker import NotificationWorker
-from siaga112.open311.routes import router as open311_router
-from siaga112.public.routes import router as public_router
-from siaga112.telephony.routes import router as telephony_router
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:

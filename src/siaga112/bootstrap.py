@@ -137,9 +137,11 @@ def build_context(settings: Settings, *, prepare: bool = True) -> Context:
 
 def make_classifier(settings: Settings, sop: Sop, gazetteer: Gazetteer) -> Classifier:
     """The classifier for the SOP's incident types (rebuilt when an administrator changes them)."""
-    kwargs = {} if settings.classify_threshold is None else {"threshold": settings.classify_threshold}
-    return Classifier(sop.incident_types.values(),
-                      place_names=[p.name for p in gazetteer.places()], **kwargs)
+    names = [p.name for p in gazetteer.places()]
+    if settings.classify_threshold is None:
+        return Classifier(sop.incident_types.values(), place_names=names)
+    return Classifier(sop.incident_types.values(), place_names=names,
+                      threshold=settings.classify_threshold)
 
 
 __all__ = ["build_context", "migrate", "seed_demo_users", "Gazetteer"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn
 
 import typer
 
@@ -37,7 +37,7 @@ def docs_events() -> None:
     typer.echo(events_markdown(), nl=False)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code=1)
 
@@ -116,8 +116,8 @@ def _print_demo_accounts(ctx) -> None:
 
 @user_app.command("add")
 def user_add(name: str, role: str = typer.Option(..., help="admin|call_taker|commander|dispatcher|viewer|integration"),
-             agency: Optional[str] = typer.Option(None, help="agency code (dispatchers, bound viewers)"),
-             full_name: Optional[str] = None) -> None:
+             agency: str | None = typer.Option(None, help="agency code (dispatchers, bound viewers)"),
+             full_name: str | None = None) -> None:
     """Add a user; the password is read from stdin (or prompted on a terminal)."""
     from siaga112.auth.permissions import may_set_password_freely
     from siaga112.auth.service import create_user
@@ -175,7 +175,7 @@ def _set_active(name: str, active: bool) -> None:
 
 
 @token_app.command("add")
-def token_add(name: str, label: Optional[str] = typer.Option(None, help="what the token is for"),
+def token_add(name: str, label: str | None = typer.Option(None, help="what the token is for"),
               scope: str = typer.Option("full", help="full, or read (GET requests only)")) -> None:
     """Print a new API token for user NAME (last line of output)."""
     from siaga112.auth.accounts import create_token
@@ -192,7 +192,7 @@ def token_add(name: str, label: Optional[str] = typer.Option(None, help="what th
 
 
 @token_app.command("list")
-def token_list(user: Optional[str] = typer.Option(None, "--user", help="only this user's tokens"),
+def token_list(user: str | None = typer.Option(None, "--user", help="only this user's tokens"),
                all_: bool = typer.Option(False, "--all", help="include revoked tokens")) -> None:
     """Tokens with their name, scope and last use (never the token itself)."""
     from siaga112.auth.accounts import list_tokens
@@ -256,7 +256,7 @@ def retention_apply(days: int = typer.Option(..., "--days", min=1, help="keep pe
 
 
 @sop_app.command("check")
-def sop_check(file: Optional[Path] = typer.Argument(None, help="SOP YAML (default: the packaged PPU SOP)")) -> None:
+def sop_check(file: Path | None = typer.Argument(None, help="SOP YAML (default: the packaged PPU SOP)")) -> None:
     """Validate an SOP file; prints every problem with its line, exits non-zero if any."""
     from siaga112.sop.loader import default_sop_path, load_sop
 
@@ -274,9 +274,9 @@ def sop_check(file: Optional[Path] = typer.Argument(None, help="SOP YAML (defaul
 @app.command()
 def simulate(rate: float = typer.Option(5.0, help="incidents+calls per second"),
              duration: float = typer.Option(60.0, help="seconds"),
-             url: str = "http://127.0.0.1:8112", token: Optional[str] = None,
-             seed: Optional[int] = typer.Option(None, help="same seed, same traffic"),
-             mix: Optional[str] = typer.Option(None, help="percent per outcome, others keep their default, "
+             url: str = "http://127.0.0.1:8112", token: str | None = None,
+             seed: int | None = typer.Option(None, help="same seed, same traffic"),
+             mix: str | None = typer.Option(None, help="percent per outcome, others keep their default, "
                                                "e.g. prank=23,emergency=5 (outcomes: prank silent "
                                                "information misdial out_of_area emergency)")) -> None:
     """Realistic synthetic 112 traffic against a running server (most calls are not emergencies)."""
@@ -307,7 +307,7 @@ _CLI_ADMIN = _cli_admin()
 @landmarks_app.command("import")
 def landmarks_import(file: Path = typer.Argument(..., help="CSV (name,kind,lat,lon[,aliases,desa_code,source]) "
                                                  "or GeoJSON FeatureCollection of Points"),
-                     format: Optional[str] = typer.Option(None, help="csv|geojson (default: from the file name)")) -> None:
+                     format: str | None = typer.Option(None, help="csv|geojson (default: from the file name)")) -> None:
     """Add or update landmarks from a file: every row, or none if any line is wrong."""
     from siaga112.places.service import LandmarkFileError, format_of, import_landmarks
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ from sqlalchemy import JSON, Connection, DateTime, MetaData, Table, create_engin
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
+
+from siaga112.fastsql import dbapi_connection
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -39,8 +41,16 @@ def load_row(conn: Connection, table: Table, key: Any, *, missing: str, lock: bo
     return row
 
 
+def inserted_id(result: Any) -> Any:
+    """The primary key an INSERT just gave its row."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return key[0]
+
+
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -54,15 +64,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def normalise_url(url: str) -> str:
@@ -216,7 +226,7 @@ class _GroupCommit:
             conn.info["after_commit"] = hooks
             # Raw SAVEPOINT statements: SQLAlchemy's savepoint constructs are compiled anew on
             # every use, which cost more than the intake's own INSERTs.
-            raw = conn.connection.dbapi_connection
+            raw = dbapi_connection(conn)
             raw.execute("SAVEPOINT body")
             try:
                 yield conn

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -13,8 +12,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from siaga112.auth import cache
 from siaga112.auth.principal import Principal
 from siaga112.auth.service import hash_token, principal_for_token, touch_token
-from siaga112.auth.sessions import (CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, WebSession,
-                                    session_for_cookie, touch_session)
+from siaga112.auth.sessions import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    WebSession,
+    session_for_cookie,
+    touch_session,
+)
 from siaga112.context import Context
 from siaga112.errors import Forbidden, Unauthorized
 

@@ -8,9 +8,19 @@ elsewhere); only the per-call bookkeeping is skipped. Use it for INSERTs without
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert
+
+
+def dbapi_connection(conn: Connection) -> Any:
+    """The driver's own connection under `conn` (sqlite3 or psycopg), for what SQLAlchemy does
+    more slowly: prepared executemany, raw savepoints, psycopg's pipeline."""
+    raw = conn.connection.dbapi_connection
+    if raw is None:
+        raise RuntimeError("the connection is closed")
+    return raw
 
 
 class FastInsert:
@@ -25,7 +35,7 @@ class FastInsert:
         processors = [(c, self.table.c[c].type.dialect_impl(dialect).bind_processor(dialect))
                       for c in columns]
         positional = bool(compiled.positiontup)
-        order = list(compiled.positiontup) if positional else [c for c, _ in processors]
+        order = list(compiled.positiontup or ()) if positional else [c for c, _ in processors]
         by_name = dict(processors)
         entry = (compiled.string, [(c, by_name[c]) for c in order], positional)
         self._compiled[(dialect.name, columns)] = entry
@@ -44,7 +54,7 @@ class FastInsert:
             params: list[Any] = [tuple(p(r[c]) if p else r[c] for c, p in processors) for r in rows]
         else:
             params = [{c: (p(r[c]) if p else r[c]) for c, p in processors} for r in rows]
-        cursor = conn.connection.dbapi_connection.cursor()
+        cursor = dbapi_connection(conn).cursor()
         try:
             if len(params) == 1:
                 cursor.execute(sql, params[0])
@@ -69,7 +79,7 @@ class InsertBatch:
         self.items.append((sql, {}))
 
     def write(self, conn: Connection) -> None:
-        raw = conn.connection.dbapi_connection
+        raw = dbapi_connection(conn)
         if conn.dialect.name == "postgresql":
             # psycopg's pipeline sends every INSERT before waiting for any answer; errors still
             # surface here, before the transaction commits.

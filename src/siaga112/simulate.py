@@ -7,9 +7,10 @@ import math
 import random
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -421,6 +422,7 @@ def _emergency(world: _World, at: float, typed_share: float) -> Planned:
 
 def _duplicate(world: _World, at: float, original: int, first: Planned, same_caller: bool) -> Planned:
     rng = world.rng
+    caller: dict[str, Any] | None
     if same_caller and "caller" in first.body:
         caller = dict(first.body["caller"])
         note = "penelepon yang sama menanyakan kapan petugas datang"
@@ -473,7 +475,7 @@ class _Tally:
 
 def _stamped(item: Planned, body: dict[str, Any]) -> dict[str, Any]:
     """The body with the call's times, ending now."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     answered = now - timedelta(seconds=item.talk_s)
     body = dict(body)
     body["received_at"] = (answered - timedelta(seconds=item.ring_s)).isoformat()
@@ -540,6 +542,7 @@ class _Runner:
         try:
             body = item.body
             if item.outcome == "duplicate":
+                assert item.of is not None, "a duplicate names the emergency it reports"
                 incident_id = await self.incident_ids[item.of]
                 if incident_id is None:
                     self.tally.skipped += 1  # the first caller's incident was never made

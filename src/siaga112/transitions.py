@@ -12,8 +12,15 @@ from sqlalchemy import Connection, update
 
 from siaga112.errors import Conflict
 from siaga112.models import assignments, incidents, units
-from siaga112.models.status import (ASSIGNMENT_MOVES, INCIDENT_MOVES, UNIT_MOVES, UNIT_ON_INCIDENT,
-                                    AssignmentStatus, IncidentStatus, UnitStatus)
+from siaga112.models.status import (
+    ASSIGNMENT_MOVES,
+    INCIDENT_MOVES,
+    UNIT_MOVES,
+    UNIT_ON_INCIDENT,
+    AssignmentStatus,
+    IncidentStatus,
+    UnitStatus,
+)
 
 
 def move_incident(conn: Connection, row: Any, new: IncidentStatus, *, now: datetime,

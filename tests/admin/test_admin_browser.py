@@ -5,12 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-from siaga112.config import Settings
-
+from consoles import admin_console, login  # noqa: F401 — fixtures
 from playwright.sync_api import expect
 
-from consoles import admin_console, login  # noqa: F401 — fixtures
+from siaga112.config import Settings
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 

@@ -5,14 +5,13 @@ import re
 from datetime import datetime
 
 import pytest
+from consoles import admin_console, login  # noqa: F401,E402 — fixtures
 from sqlalchemy import func, select
 
 from siaga112.bootstrap import build_context
 from siaga112.models import admin_changes, sop_routes, sop_state
 from siaga112.sop.loader import parse_sop
 from siaga112.sop.reload import reload_if_changed
-
-from consoles import admin_console, login  # noqa: F401,E402 — fixtures
 
 API = "/api/v1"
 FIRE = "/konsol/admin/sop/jenis/FIRE-BLDG"

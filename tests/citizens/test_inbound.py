@@ -6,12 +6,10 @@ import hmac
 import json
 import time
 
+from citizens_helpers import SECRETS, WA_APP_SECRET, partner, settings, sms, webhook  # noqa: F401  fixtures
 from sqlalchemy import func, select
 
 from siaga112.models import citizen_reports, event_log, inbound_messages, webhook_nonces
-
-from citizens_helpers import SECRETS, WA_APP_SECRET, sms
-from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
 
 API = "/api/v1"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from citizens_helpers import partner, settings, sms, webhook  # noqa: F401  fixtures
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -12,9 +13,6 @@ from siaga112.bootstrap import build_context
 from siaga112.db import utcnow
 from siaga112.models import notification_outbox
 from siaga112.notify.service import build_adapters, plan, send_due
-
-from citizens_helpers import sms
-from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
 
 API = "/api/v1"
 

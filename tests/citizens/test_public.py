@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
+
 from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
 
 API = "/api/v1"
@@ -171,7 +173,7 @@ def test_limits_are_per_client_address_and_follow_the_rate_limit_switch(client, 
 
 
 def test_ticket_page_is_in_indonesian_whatever_the_console_language(actors, client, ctx, incident_body):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy import update
 
@@ -179,7 +181,7 @@ def test_ticket_page_is_in_indonesian_whatever_the_console_language(actors, clie
 
     inc = actors["call_taker"].post(f"{API}/incidents", json=incident_body()).json()
     # A time in August: Babel writes "Agu" in Indonesian and "Aug" in English.
-    at = datetime(2024, 8, 17, 1, 5, tzinfo=timezone.utc)
+    at = datetime(2024, 8, 17, 1, 5, tzinfo=UTC)
     with ctx.db.transaction() as conn:
         conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(created_at=at))
     client.cookies.set("siaga112_lang", "en")

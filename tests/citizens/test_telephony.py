@@ -1,16 +1,16 @@
 """Call events pop the screen, AML attaches the phone's position, prank numbers get blocked."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
+from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
 from sqlalchemy import select
 
 from siaga112.blocks.service import sweep
 from siaga112.models import aml_locations, event_log
-from citizens_helpers import partner, settings, webhook  # noqa: F401  fixtures
 
 API = "/api/v1"
-T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def call(webhook, call_id, event, at, **extra):
@@ -57,7 +57,7 @@ def test_call_events_pop_the_screen_and_feed_the_kpis(actors, webhook, ctx):
 
 
 def test_aml_sms_during_a_call_is_attached_and_offered_on_the_map(actors, webhook, ctx):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     session = call(webhook, "pbx-aml", "ringing", now, caller="081277770003")
     r = webhook("sms", {"from": "081277770003", "text": aml_sms(), "message_id": "aml-1"})
     assert r.status_code == 200 and r.json() == {**r.json(), "kind": "aml", "aml_valid": True}
@@ -72,7 +72,7 @@ def test_aml_sms_during_a_call_is_attached_and_offered_on_the_map(actors, webhoo
 
 
 def test_aml_https_form_and_malformed_messages_are_kept_and_flagged(actors, webhook, ctx):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     session = call(webhook, "pbx-h", "ringing", now, caller="081277770004")
     form = (f"v=3&emergency_number=112&location_latitude=-1.3&location_longitude=116.8&location_accuracy=30"
             f"&location_time={int(now.timestamp() * 1000)}&location_source=gps&device_number=%2B6281277770004"
@@ -104,7 +104,7 @@ def test_prank_numbers_are_proposed_confirmed_marked_and_released_with_audit(act
     expires = datetime.fromisoformat(active["expires_at"])
     assert timedelta(hours=23.9) < expires - datetime.fromisoformat(active["audit"][-1]["at"]) <= timedelta(hours=24)
     # A blocked number's call still rings through, marked.
-    session = call(webhook, "pbx-blk", "ringing", datetime.now(timezone.utc), caller="081200001111")
+    session = call(webhook, "pbx-blk", "ringing", datetime.now(UTC), caller="081200001111")
     assert session["blocked"] is True
     screen = ct.get(f"{API}/call-sessions/{session['session_id']}").json()
     assert screen["blocked"] and screen["block"]["block_id"] == block["id"]
@@ -116,7 +116,7 @@ def test_prank_numbers_are_proposed_confirmed_marked_and_released_with_audit(act
     assert released["status"] == "released"
     assert [(a["action"], a["actor"]) for a in released["audit"]] == [
         ("proposed", None), ("confirmed", "commander"), ("released", "commander")]
-    later = call(webhook, "pbx-after", "ringing", datetime.now(timezone.utc), caller="081200001111")
+    later = call(webhook, "pbx-after", "ringing", datetime.now(UTC), caller="081200001111")
     assert later["blocked"] is False
 
 
@@ -125,6 +125,6 @@ def test_blocks_expire_after_their_hours(actors, ctx):
     block = ct.post(f"{API}/number-blocks", json={"phone": "081200002222", "reason": "iseng manual"}).json()
     assert ct.post(f"{API}/number-blocks", json={"phone": "081200002222", "reason": "lagi"}).status_code == 409
     boss.post(f"{API}/number-blocks/{block['id']}/confirm")
-    assert sweep(ctx, now=datetime.now(timezone.utc) + timedelta(hours=25))[0] == 1
+    assert sweep(ctx, now=datetime.now(UTC) + timedelta(hours=25))[0] == 1
     expired = ct.get(f"{API}/number-blocks/{block['id']}").json()
     assert expired["status"] == "expired" and expired["audit"][-1]["action"] == "expired"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from siaga112.classify import engine
 from siaga112.classify.engine import Classification, Classifier
-from siaga112.classify.vocabulary import (VocabularyError, default_vocabulary_path, load_vocabulary,
-                                          parse_vocabulary)
+from siaga112.classify.vocabulary import VocabularyError, default_vocabulary_path, load_vocabulary, parse_vocabulary
 from siaga112.sop.loader import default_sop_path, load_sop
 from siaga112.sop.schemas import IncidentType
 from support import edit, line_of

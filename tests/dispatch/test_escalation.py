@@ -5,7 +5,7 @@ import threading
 from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from siaga112.app import create_app
 from siaga112.bootstrap import build_context

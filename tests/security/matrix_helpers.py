@@ -13,12 +13,12 @@ import json
 import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select
+from tests_security_helpers import API, create
 
 from siaga112.auth.service import create_user, issue_token
 from siaga112.config import Settings
 from siaga112.interop.signing import signed_headers
 from siaga112.models import citizen_reports, users
-from tests_security_helpers import API, create
 
 # Who asks. The incident is a house fire reported through `telephony`: DAMKAR leads, PLN
 # supports, DLH is not involved. `_other` actors are of the same kind but outside it.

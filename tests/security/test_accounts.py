@@ -5,12 +5,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+from tests_security_helpers import API, cli, entries
 
 from siaga112.auth.accounts import authenticate
 from siaga112.db import utcnow
 from siaga112.errors import LoginLocked, Unauthorized
 from siaga112.models import api_tokens, login_attempts
-from tests_security_helpers import API, cli, create, entries
 
 PASSWORD = "rahasia-112"  # the actors' password (tests/conftest.py)
 
@@ -143,7 +143,7 @@ def test_last_used_is_written_at_most_once_a_minute(ctx, actors):
 def test_cli_lists_and_revokes_tokens_and_disables_users(database_url, tmp_path, ctx, actors):
     listed = cli(["token", "list", "--user", "pln"], database_url, tmp_path)
     assert listed.returncode == 0, listed.stderr
-    line = next(l for l in listed.stdout.splitlines() if " pln " in l)
+    line = next(x for x in listed.stdout.splitlines() if " pln " in x)
     token_id = int(line.split()[0])
     assert "s112_" not in listed.stdout
     revoked = cli(["token", "revoke", str(token_id)], database_url, tmp_path)

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from tests_security_helpers import API, cli, create, drop_append_only, entries, seal_all
 
 from siaga112.audit.service import entry_hash, verify
 from siaga112.models import audit_log
-from tests_security_helpers import API, cli, create, drop_append_only, entries, seal_all
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -17,9 +17,18 @@ from dataclasses import dataclass, field
 
 import pytest
 from fastapi.testclient import TestClient
-
-from matrix_helpers import (ACTORS, ANONYMOUS, INTEGRATIONS, PASSWORD, PENAJAM, World, everyone,  # noqa: F401
-                            page_routes, settings, world)
+from matrix_helpers import (  # noqa: F401
+    ACTORS,
+    ANONYMOUS,
+    INTEGRATIONS,
+    PASSWORD,
+    PENAJAM,
+    World,
+    everyone,
+    page_routes,
+    settings,
+    world,
+)
 from tests_security_helpers import API
 
 pytestmark = pytest.mark.timeout(900)

@@ -4,12 +4,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from prometheus_client import generate_latest
 from sqlalchemy import select, update
+from tests_security_helpers import API, cli, create, entries
 
 from siaga112.db import utcnow
 from siaga112.models import calls, incidents, timeline_entries
-from tests_security_helpers import API, cli, create, entries
 
 PHONE, E164, NAME = "081234567890", "+6281234567890", "Budi"
 

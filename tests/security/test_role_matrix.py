@@ -15,11 +15,20 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-
-from matrix_helpers import (ACTORS, ANONYMOUS, PASSWORD, PENAJAM, SECRETS, SIGNED, VERIFY_TOKEN, World,
-                            api_routes, everyone, settings, world)  # noqa: F401  fixtures
-from siaga112.interop.signing import signed_headers
+from matrix_helpers import (
+    ACTORS,
+    ANONYMOUS,
+    PASSWORD,
+    PENAJAM,
+    SECRETS,
+    SIGNED,
+    VERIFY_TOKEN,
+    World,
+    api_routes,  # noqa: F401  fixtures
+    )
 from tests_security_helpers import API
+
+from siaga112.interop.signing import signed_headers
 
 pytestmark = pytest.mark.timeout(900)
 

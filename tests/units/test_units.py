@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import func, select
@@ -141,7 +141,7 @@ def test_two_dispatchers_clicking_together_never_put_a_unit_on_two_incidents(liv
     with httpx.Client(base_url=live_server, timeout=20) as http:
         unit = next(u for u in http.get(f"{API}/units", headers=headers["damkar"]).json()
                     if u["call_sign"] == "DAMKAR-R1")
-        for round_ in range(6):
+        for _round in range(6):
             ids = [http.post(f"{API}/incidents", headers=headers["call_taker"],
                              json=incident_body(location={"lat": -1.25 - 0.01 * i, "lon": 116.76})).json()["id"]
                    for i in range(2)]
@@ -150,7 +150,7 @@ def test_two_dispatchers_clicking_together_never_put_a_unit_on_two_incidents(liv
             def send(job):
                 who, incident_id = job
                 with httpx.Client(base_url=live_server, timeout=20) as own:
-                    barrier.wait()
+                    barrier.wait()  # noqa: B023 — runs within this round
                     return own.post(f"{API}/incidents/{incident_id}/assignments/DAMKAR/dispatch",
                                     headers=headers[who], json={"unit_id": unit["id"]})
 
@@ -198,7 +198,7 @@ def test_positions_keep_the_newest_and_a_trail_and_old_ones_are_stale(actors, ct
     avl = actors["telephony"]  # the integration role: an AVL gateway
     unit = unit_named(actors["damkar"], "DAMKAR-01")
     url = f"{API}/units/{unit['id']}/position"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     r = avl.post(url, json={"lat": -1.25, "lon": 116.77, "at": iso(now - timedelta(seconds=20))})
     assert r.status_code == 200 and r.json()["position"]["stale"] is False
     # An older fix arriving late goes to the trail but does not move the unit back.
@@ -233,7 +233,7 @@ def test_who_may_report_a_position(actors):
 def test_a_gateway_batch_is_stored_whole_or_not_at_all(actors, ctx):
     avl = actors["telephony"]
     damkar = unit_named(actors["damkar"], "DAMKAR-01")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fixes = [{"call_sign": "DAMKAR-01", "lat": -1.25 + i * 0.001, "lon": 116.77,
               "at": iso(now - timedelta(seconds=30 - i))} for i in range(5)]
     fixes.append({"unit_id": damkar["id"], "lat": -1.30, "lon": 116.70, "at": iso(now - timedelta(seconds=60))})

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from web_helpers import WEBHOOK_SECRETS
 
 from siaga112.config import Settings
-from web_helpers import WEBHOOK_SECRETS
 
 PASSWORD = "rahasia-112"  # what tests/conftest.py gives every actor
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -92,7 +92,7 @@ class Screen:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.set_default_timeout(5000)
 
-    def login(self) -> "Screen":
+    def login(self) -> Screen:
         p = self.page
         p.goto(self.base_url + "/login")
         p.fill("input[name=username]", self.name)

@@ -118,7 +118,6 @@ def test_english_console(screen):
 
 def test_answered_call_pops_up_on_the_call_takers_screen(screen, live_server):
     import httpx
-
     from web_helpers import post_webhook
 
     ct = screen("call_taker")

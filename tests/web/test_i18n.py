@@ -1,7 +1,7 @@
 """Every console string has its English; times are shown in WITA."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2.ext import babel_extract
@@ -35,6 +35,6 @@ def test_every_console_string_has_an_english_translation():
 
 def test_times_are_shown_in_wita():
     pages = Pages(timezone="Asia/Makassar", tile_url="", tile_attribution="")
-    at = datetime(2026, 11, 30, 1, 5, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 30, 1, 5, tzinfo=UTC)
     assert pages.envs["id"].filters["wita"](at, "HH:mm") == "09:05 WITA"
     assert pages.envs["en"].filters["wita"](at, "d MMM HH:mm") == "30 Nov 09:05 WITA"

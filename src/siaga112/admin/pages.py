@@ -16,15 +16,13 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData, QueryParams
 
 from siaga112.admin import service as admin
+from siaga112.admin.schemas import AgencyUpdate, IncidentTypeUpdate, PriorityUpdate, UserChange, UserCreate
 from siaga112.audit import service as audit
-from siaga112.admin.schemas import (AgencyUpdate, IncidentTypeUpdate, PriorityUpdate, UserChange,
-                                    UserCreate)
 from siaga112.auth.permissions import administers
-from siaga112.auth.principal import Principal
+from siaga112.auth.principal import Principal, Role
 from siaga112.context import Context
 from siaga112.deps import RowId, get_ctx
 from siaga112.errors import Conflict, Forbidden, InvalidField
-from siaga112.auth.principal import Role
 from siaga112.web.deps import page_principal
 from siaga112.web.forms import FormInvalid, blank_to_none, build, form_text, posted_form
 from siaga112.web.templating import pages_of

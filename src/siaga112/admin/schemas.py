@@ -1,7 +1,6 @@
 """What the administration forms accept; SOP rules are checked by the SOP checker, not here."""
 from __future__ import annotations
 
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from siaga112.auth.principal import Role

@@ -14,20 +14,26 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
+from siaga112.admin.schemas import AgencyUpdate, IncidentTypeUpdate, PriorityUpdate, UserChange, UserCreate
 from siaga112.audit import service as audit
 from siaga112.auth.accounts import revoke_everywhere
-from siaga112.admin.schemas import (AgencyUpdate, IncidentTypeUpdate, PriorityUpdate, UserChange,
-                                    UserCreate)
-from siaga112.auth.permissions import (administrator_accounts, is_admin_role, require_admin,
-                                       role_needs_agency)
+from siaga112.auth.permissions import administrator_accounts, is_admin_role, require_admin, role_needs_agency
 from siaga112.auth.principal import Principal
 from siaga112.auth.service import create_user, set_password
 from siaga112.auth.sessions import end_user_sessions
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.errors import Conflict, DomainError, InvalidField, NotFound
-from siaga112.models import (admin_changes, agencies, api_tokens, incident_types, priorities,
-                             sop_routes, users, web_sessions)
+from siaga112.models import (
+    admin_changes,
+    agencies,
+    api_tokens,
+    incident_types,
+    priorities,
+    sop_routes,
+    users,
+    web_sessions,
+)
 from siaga112.sop.export import dump_sop
 from siaga112.sop.loader import check_sop
 from siaga112.sop.reload import install_sop
@@ -102,7 +108,7 @@ def list_changes(ctx: Context, who: Principal, *, conn: Connection, actor: str |
         q = q.where(admin_changes.c.at < until)
     if before_id:
         q = q.where(admin_changes.c.id < before_id)
-    rows = conn.execute(q).all()
+    rows = list(conn.execute(q).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return ChangePage(rows, rows[-1].id if more and rows else None)
@@ -173,7 +179,7 @@ def list_agencies(ctx: Context, who: Principal, *, conn: Connection) -> list[Age
                           .where(sop_routes.c.type_code.in_(active_types))
                           .order_by(sop_routes.c.type_code)):
         routes.setdefault(r.agency_code, {"lead": [], "support": []})[r.role].append(r.type_code)
-    user_counts = dict(conn.execute(select(users.c.agency_code, func.count())
+    user_counts: dict[str | None, int] = dict(conn.execute(select(users.c.agency_code, func.count())
                                     .where(users.c.active.is_(True))
                                     .group_by(users.c.agency_code)).all())
     out = []

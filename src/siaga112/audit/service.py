@@ -20,8 +20,8 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import SimpleNamespace
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -31,9 +31,8 @@ from siaga112.db import utcnow
 from siaga112.errors import InvalidField
 from siaga112.fastsql import FastInsert
 from siaga112.models import audit_log
-from siaga112.phone import normalise_phone
 from siaga112.periodic import Periodic
-
+from siaga112.phone import normalise_phone
 
 # A search term that looks like a phone number is searched as that caller's digest.
 PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{5,}")
@@ -48,7 +47,7 @@ _FIELDS = ("id", "at", "actor_id", "actor", "role", "agency_code", "action", "ta
 
 
 def _canonical_time(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def entry_hash(values: dict[str, Any]) -> str:
@@ -85,9 +84,9 @@ def search_target(settings: Any, target: str | None) -> str | None:
     return target
 
 
-def record(conn: Connection, who: "Principal | None", action: str, target_type: str,
+def record(conn: Connection, who: Principal | None, action: str, target_type: str,
            target_id: str | None = None, *, detail: dict[str, Any] | None = None,
-           actor: str | None = None, remote: str | None = None) -> int:
+           actor: str | None = None, remote: str | None = None) -> int | None:
     """Append one entry in the caller's transaction (it commits or rolls back with the change).
 
     `who` is the acting user; `actor` names a non-user (the CLI, a retention job) instead.
@@ -95,7 +94,7 @@ def record(conn: Connection, who: "Principal | None", action: str, target_type: 
     """
     sealed_now = conn.dialect.name != "postgresql"
     head = conn.execute(_HEAD).first() if sealed_now else None
-    values = {
+    values: dict[str, Any] = {
         "id": None,
         "at": utcnow(),
         "actor_id": who.user_id if who else None,
@@ -136,7 +135,7 @@ def seal(conn: Connection, *, limit: int = 5000) -> int | None:
                         .order_by(audit_log.c.entry).limit(limit)).all()
     if not rows:
         return 0
-    head = conn.execute(_HEAD).first()
+    head: Any = conn.execute(_HEAD).first()
     sealed = []
     for row in rows:
         values = row._asdict()
@@ -234,5 +233,5 @@ def search(conn: Connection, *, actor: str | None = None, action: str | None = N
     if cursor:
         query = query.where(audit_log.c.entry < _decode_cursor(cursor))
     rows = conn.execute(query.order_by(audit_log.c.entry.desc()).limit(limit + 1)).all()
-    page = rows[:limit]
+    page = list(rows[:limit])
     return page, _encode_cursor(page[-1].entry) if len(rows) > limit else None

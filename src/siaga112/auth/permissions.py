@@ -228,6 +228,13 @@ def landing_page(who: Principal) -> str:
     return _LANDING.get(who.role, "/login")
 
 
+def agency_of(who: Principal) -> str:
+    """The agency an agency member works for; 403 for someone who has none."""
+    if who.agency_code is None:
+        raise Forbidden("this page is for an agency's staff")
+    return who.agency_code
+
+
 def is_agency_member(who: Principal) -> bool:
     """Works in (or watches) one agency: its dispatchers and viewers."""
     return who.role in (Role.DISPATCHER, Role.VIEWER) and who.agency_code is not None

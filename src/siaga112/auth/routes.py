@@ -6,9 +6,8 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Path, Response
 
 from siaga112.auth import accounts
-from siaga112.auth.schemas import (PasswordChange, PasswordSet, TokenCreate, TokenCreated,
-                                   TokenRead, UserRead, UserState)
 from siaga112.auth.principal import Principal
+from siaga112.auth.schemas import PasswordChange, PasswordSet, TokenCreate, TokenCreated, TokenRead, UserRead, UserState
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 from siaga112.security.ratelimit import rate_limit

@@ -10,11 +10,11 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import Connection, insert, select, update
 
 from siaga112.audit import service as audit
-from siaga112.db import utcnow
-from siaga112.errors import InvalidField, Unauthorized
-from siaga112.models import agencies, api_tokens, users
 from siaga112.auth.permissions import role_needs_agency
 from siaga112.auth.principal import Principal, Role, Scope
+from siaga112.db import inserted_id, utcnow
+from siaga112.errors import InvalidField, Unauthorized
+from siaga112.models import agencies, api_tokens, users
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "s112_"
@@ -47,7 +47,7 @@ def create_user(conn: Connection, *, username: str, role: str, agency_code: str 
         username=username, role=role, agency_code=agency_code, full_name=full_name,
         password_hash=_hasher.hash(password) if password else None, active=True,
         created_at=utcnow()))
-    user_id = int(result.inserted_primary_key[0])
+    user_id = int(inserted_id(result))
     audit.record(conn, who, "user.created", "user", str(user_id),
                  detail={"username": username, "role": role, "agency_code": agency_code},
                  actor=actor)

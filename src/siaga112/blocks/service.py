@@ -16,7 +16,7 @@ from siaga112.auth.permissions import require_command, require_staff
 from siaga112.auth.principal import Principal
 from siaga112.blocks.schemas import BlockRead
 from siaga112.context import Context
-from siaga112.db import load_row, utcnow
+from siaga112.db import inserted_id, load_row, utcnow
 from siaga112.errors import Conflict, InvalidField
 from siaga112.events import record_event
 from siaga112.events.payloads import NumberBlockChange, NumberBlockChanged, NumberBlockProposed
@@ -67,9 +67,9 @@ def _propose(ctx: Context, conn: Connection, phone: str, reason: str, counts: di
         return None
     try:
         with conn.begin_nested():
-            block_id = conn.execute(insert(number_blocks).values(
+            block_id = inserted_id(conn.execute(insert(number_blocks).values(
                 phone=phone, status="proposed", reason=reason, counts=counts, proposed_at=now,
-                proposed_by=who.user_id if who else None)).inserted_primary_key[0]
+                proposed_by=who.user_id if who else None)))
     except IntegrityError:  # a concurrent sweep proposed it first
         return None
     _audit(conn, block_id, "proposed", who, now, reason)

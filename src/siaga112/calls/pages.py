@@ -16,10 +16,10 @@ from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.deps import get_ctx
 from siaga112.errors import Forbidden
-from siaga112.incidents import intake, reads
-from siaga112.incidents.duplicates import find_duplicates
 from siaga112.inbound import service as reports
 from siaga112.inbound.schemas import ReportClose, ReportVerify
+from siaga112.incidents import intake, reads
+from siaga112.incidents.duplicates import find_duplicates
 from siaga112.incidents.schemas import IncidentCreate
 from siaga112.phone import normalise_phone
 from siaga112.places.service import search_places
@@ -213,6 +213,7 @@ def create_incident(request: Request, who: Principal = Depends(_call_taker),
             verified = reports.verify_report(ctx, who, f["report_id"], ReportVerify(
                 description=body.description, type_code=body.type_code, priority=body.priority,
                 location=body.location), conn=conn)
+            assert verified.incident_id is not None, "a verified report has its incident"
             incident = reads.get_incident(ctx, who, verified.incident_id, conn=conn)
         else:
             result = intake.create_incident(ctx, who, body, conn=conn, idempotency_key=key)

@@ -24,7 +24,7 @@ class CallCreate(Strict):
     ended_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "CallCreate":
+    def _consistent(self) -> CallCreate:
         if self.outcome == "duplicate" and not self.incident_id:
             raise ValueError("incident_id: a duplicate call names the incident it belongs to")
         if self.outcome != "duplicate" and self.incident_id:

@@ -16,8 +16,8 @@ from siaga112.events.payloads import IncidentUpdated
 from siaga112.incidents.announce import announce_incident
 from siaga112.incidents.reads import load_visible
 from siaga112.incidents.timeline import append_timeline
-from siaga112.models.status import OPEN_INCIDENT
 from siaga112.models import calls, incidents
+from siaga112.models.status import OPEN_INCIDENT
 from siaga112.phone import normalise_phone
 
 
@@ -25,7 +25,7 @@ def record_call(ctx: Context, who: Principal, data: CallCreate, *, conn: Connect
     """A contact that creates no incident; a duplicate is linked to the incident it reports."""
     require_incident_creator(who, "record calls")
     now = utcnow()
-    if data.outcome == "duplicate":
+    if data.outcome == "duplicate" and data.incident_id is not None:
         incident = load_visible(ctx, who, data.incident_id, conn=conn)
         if incident.status not in OPEN_INCIDENT:
             raise Conflict(f"incident {incident.ticket} is {incident.status}; record a new one")
@@ -55,8 +55,9 @@ def caller_history(ctx: Context, who: Principal, raw_phone: str, *, conn: Connec
     phone = normalise_phone(raw_phone)
     recent = conn.execute(select(calls).where(calls.c.caller_phone == phone)
                           .order_by(calls.c.received_at.desc()).limit(limit)).all()
-    counts = dict(conn.execute(select(calls.c.outcome, func.count()).where(calls.c.caller_phone == phone)
-                               .group_by(calls.c.outcome)).all())
+    counts: dict[str, int] = dict(conn.execute(
+        select(calls.c.outcome, func.count()).where(calls.c.caller_phone == phone)
+        .group_by(calls.c.outcome)).all())
     open_rows = conn.execute(select(incidents.c.id, incidents.c.ticket, incidents.c.type_code,
                                     incidents.c.status, incidents.c.created_at)
                              .where(incidents.c.caller_phone == phone,

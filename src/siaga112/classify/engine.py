@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -225,13 +225,13 @@ class Classifier:
 
         best: dict[tuple[int, tuple[str, ...]], _Term] = {}
         for type_index, text, weight, core in raw + sop_raw:
-            words = tuple(self._content(text))
-            if not words:
+            content = tuple(self._content(text))
+            if not content:
                 continue
-            key = (type_index, words)
+            key = (type_index, content)
             # A cue the built-ins already know keeps their calibrated weight ("asap" alone is
             # weak evidence of a structure fire); the SOP adds the cues they do not know.
-            best.setdefault(key, _Term(type_index, words, weight, core))
+            best.setdefault(key, _Term(type_index, content, weight, core))
         self._unigrams: dict[str, list[_Term]] = {}
         self._phrases: dict[str, list[tuple[_Term, tuple[str, ...]]]] = {}
         for term in best.values():
@@ -267,9 +267,9 @@ class Classifier:
                 pairs.setdefault(form, root)
         buckets: dict[tuple[str, int], tuple[list[str], list[str]]] = {}
         for form, root in sorted(pairs.items()):
-            forms, roots = buckets.setdefault((form[0], len(form)), ([], []))
-            forms.append(form)
-            roots.append(root)
+            bucket_forms, bucket_roots = buckets.setdefault((form[0], len(form)), ([], []))
+            bucket_forms.append(form)
+            bucket_roots.append(root)
         return buckets
 
     def _fuzzy_stem(self, word: str) -> str | None:
@@ -368,7 +368,7 @@ class Classifier:
                 core[term.type_index] += term.weight
             else:
                 context[term.type_index] += term.weight
-        return [c + min(x, _CONTEXT_CAP) if c > 0 else 0.0 for c, x in zip(core, context)]
+        return [c + min(x, _CONTEXT_CAP) if c > 0 else 0.0 for c, x in zip(core, context, strict=True)]
 
     def _confidence(self, best: float, second: float) -> float:
         """Confidence from the winner's evidence strength, discounted when a rival is close."""

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
@@ -16,7 +17,7 @@ from siaga112.sop.positions import KEY, line_of, load_tree, plain, syntax_error
 class VocabularyError(ValueError):
     """A vocabulary file that cannot be used; names every problem with its line."""
 
-    def __init__(self, problems: list[tuple[int | None, str]], source: str) -> None:
+    def __init__(self, problems: Sequence[tuple[int | None, str]], source: str) -> None:
         self.problems = problems
         super().__init__("\n".join(f"{source}: line {line}: {message}" for line, message in problems))
 

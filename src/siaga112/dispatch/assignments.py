@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from siaga112.context import Context
+from siaga112.db import inserted_id
 from siaga112.errors import NotFound
 from siaga112.events import Event, event_of, record_events
 from siaga112.events.payloads import AssignmentChange, AssignmentCreated
@@ -54,10 +55,10 @@ def open_assignment(ctx: Context, conn: Connection, incident: Any, agency_code: 
     existing = conn.execute(select(assignments).where(
         assignments.c.incident_id == incident.id, assignments.c.agency_code == agency_code)).first()
     if existing is None:
-        assignment_id = conn.execute(insert(assignments).values(
+        assignment_id = inserted_id(conn.execute(insert(assignments).values(
             incident_id=incident.id, agency_code=agency_code, role=role,
             status=AssignmentStatus.PENDING, ack_due_at=ack_due, created_at=now,
-            updated_at=now)).inserted_primary_key[0]
+            updated_at=now)))
     else:
         move_assignment(conn, existing, AssignmentStatus.PENDING, now=now, role=role,
                         **reopened_assignment(ack_due))

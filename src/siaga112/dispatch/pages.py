@@ -6,19 +6,19 @@ import json
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 
-from siaga112.auth.permissions import is_agency_member
+from siaga112.auth.permissions import agency_of, is_agency_member
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.deps import get_ctx
 from siaga112.dispatch.queue import agency_queue
-from siaga112.errors import Forbidden
-from siaga112.units import service as units
 from siaga112.dispatch.service import change_unit_status
+from siaga112.errors import Forbidden
 from siaga112.models.status import UNIT_MANUAL_MOVES
+from siaga112.units import service as units
 from siaga112.units.schemas import StatusBody
-from siaga112.web.forms import blank_to_none, build, posted_form
 from siaga112.web.deps import page_principal
+from siaga112.web.forms import blank_to_none, build, posted_form
 from siaga112.web.templating import pages_of
 
 router = APIRouter(prefix="/konsol/dinas", include_in_schema=False)
@@ -33,7 +33,7 @@ def _agency_member(who: Principal = Depends(page_principal)) -> Principal:
 @router.get("")
 def dispatcher(request: Request, who: Principal = Depends(_agency_member),
                ctx: Context = Depends(get_ctx)):
-    agency = ctx.sop.agencies.get(who.agency_code)
+    agency = ctx.sop.agencies.get(agency_of(who))
     return pages_of(request).render(request, "dispatch/queue.html", who=who, nav="dispatch",
                                     agency=agency)
 
@@ -41,7 +41,7 @@ def dispatcher(request: Request, who: Principal = Depends(_agency_member),
 @router.get("/antrean")
 def queue(request: Request, who: Principal = Depends(_agency_member), ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:
-        items = agency_queue(ctx, who, who.agency_code, conn=conn)
+        items = agency_queue(ctx, who, agency_of(who), conn=conn)
     return pages_of(request).render(request, "dispatch/_queue.html", items=items,
                                     sop=ctx.sop, now=utcnow())
 

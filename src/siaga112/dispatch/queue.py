@@ -10,8 +10,8 @@ from siaga112.auth.permissions import scoped_agency
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.errors import NotFound
-from siaga112.models.status import OPEN_INCIDENT
 from siaga112.models import assignments, incidents, units
+from siaga112.models.status import OPEN_INCIDENT
 
 ACTIVE_ASSIGNMENT = ("pending", "acknowledged", "dispatched", "en_route", "on_scene")
 

@@ -7,8 +7,7 @@ from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 from siaga112.dispatch import service
-from siaga112.incidents.schemas import (DeclineBody, DispatchBody, IncidentRead, ProgressBody,
-                                        SupportRequest)
+from siaga112.incidents.schemas import DeclineBody, DispatchBody, IncidentRead, ProgressBody, SupportRequest
 
 router = APIRouter(prefix="/api/v1/incidents/{incident_id}/assignments", tags=["assignments"])
 

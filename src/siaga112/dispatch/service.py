@@ -13,17 +13,29 @@ from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.dispatch.assignments import announce_assignment, assignment_of, open_assignment
 from siaga112.errors import Conflict, InvalidField
-from siaga112.events.payloads import (AssignmentAcknowledged, AssignmentDeclined,
-                                       AssignmentDispatched, AssignmentUpdated, IncidentUpdated)
+from siaga112.events.payloads import (
+    AssignmentAcknowledged,
+    AssignmentDeclined,
+    AssignmentDispatched,
+    AssignmentUpdated,
+    IncidentUpdated,
+)
 from siaga112.incidents.announce import announce_incident
 from siaga112.incidents.reads import get_incident, load_visible
 from siaga112.incidents.schemas import IncidentRead
 from siaga112.incidents.service import set_incident_status
 from siaga112.incidents.timeline import append_timeline
 from siaga112.models import agencies, assignments, incidents, units
-from siaga112.models.status import (ACTIVE_ASSIGNMENT, ASSIGNMENT_MOVES, OPEN_INCIDENT,
-                                    UNIT_FOLLOWS_ASSIGNMENT, UNIT_MOVES, AssignmentStatus, IncidentStatus,
-                                    UnitStatus)
+from siaga112.models.status import (
+    ACTIVE_ASSIGNMENT,
+    ASSIGNMENT_MOVES,
+    OPEN_INCIDENT,
+    UNIT_FOLLOWS_ASSIGNMENT,
+    UNIT_MOVES,
+    AssignmentStatus,
+    IncidentStatus,
+    UnitStatus,
+)
 from siaga112.transitions import move_assignment, move_unit
 from siaga112.units import service as unit_service
 from siaga112.units.schemas import UnitRead

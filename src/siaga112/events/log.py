@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import structlog
 from sqlalchemy import Connection
 
 from siaga112.db import Database, utcnow
-from siaga112.fastsql import FastInsert, InsertBatch
 from siaga112.events.payloads import EventPayload
+from siaga112.fastsql import FastInsert, InsertBatch
 from siaga112.models import event_log
 
 log = structlog.get_logger(__name__)

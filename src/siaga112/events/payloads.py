@@ -341,9 +341,9 @@ def events_markdown() -> str:
             doc = (m.__doc__ or "").strip()
             out.append(f"  - `{m.name}`" + (f": {doc}" if doc else "")
                        + (f" Also {extra}." if extra else ""))
-    for m in sorted((m for m in PAYLOADS.values() if m not in grouped),
-                    key=lambda m: list(EventName).index(m.name)):
-        out.append(f"- `{m.name}`: {(m.__doc__ or '').strip()} Fields: {_fields(m)}.")
+    for single in sorted((m for m in PAYLOADS.values() if m not in grouped),
+                         key=lambda m: list(EventName).index(m.name)):
+        out.append(f"- `{single.name}`: {(single.__doc__ or '').strip()} Fields: {_fields(single)}.")
     out.append("")
     out.append("`X?` may be null. Who receives what: " + "; ".join(
         f"`{family}.*` {audience}" for family, audience in _AUDIENCE.items()) + ".")

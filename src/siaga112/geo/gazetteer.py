@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import shapely
@@ -262,7 +262,7 @@ class Gazetteer:
                 code = row["code"]
                 lat, lon = centroids[code]
                 kecamatan = code if level == "kecamatan" else kecamatan_code_of(code)
-                places.append(Place(code, row["name"], level, kecamatan, lat, lon))
+                places.append(Place(code, row["name"], cast(Level, level), kecamatan, lat, lon))
         with open(data_dir / "desa.geojson", encoding="utf-8") as f:
             features = json.load(f)["features"]
         geometries = {
@@ -378,7 +378,7 @@ class Gazetteer:
             & fuzzy_ok[:, None]
         )
         candidates = []
-        for w, k in zip(*np.nonzero(ok)):
+        for w, k in zip(*np.nonzero(ok), strict=True):
             r, start, end = windows[w]
             run = runs[r]
             key = self._keys[k]

@@ -23,7 +23,7 @@ class HandoverCreate(Strict):
     note: str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "HandoverCreate":
+    def _one_source(self) -> HandoverCreate:
         if self.incident_id and self.report_id:
             raise ValueError("report_id: give an incident or a report, not both")
         return self

@@ -18,11 +18,10 @@ from siaga112.inbound.schemas import ReportClose
 from siaga112.inbound.service import close_report
 from siaga112.incidents.reads import load_visible
 from siaga112.incidents.service import set_incident_status
-from siaga112.models.status import OPEN_INCIDENT
 from siaga112.interop import eidd
 from siaga112.interop.eidd import TARGET_NAMES
 from siaga112.models import call_sessions, calls, citizen_reports, handovers, incident_types, timeline_entries
-
+from siaga112.models.status import OPEN_INCIDENT, IncidentStatus
 
 
 def _session(conn: Connection, session_id: str | None) -> Any:
@@ -38,7 +37,8 @@ def _call_part(call_id: str | None, channel: str, phone: str | None, session: An
     return {"callIdentifier": call_id, "callType": channel, "callbackNumber": phone,
             "trunk": session.trunk if session is not None else None,
             "callStartTimeStamp": session.ringing_at.isoformat() if session is not None else None,
-            "answeredTimeStamp": session.answered_at.isoformat() if session is not None and session.answered_at else None}
+            "answeredTimeStamp": (session.answered_at.isoformat()
+                                  if session is not None and session.answered_at else None)}
 
 
 def create_handover(ctx: Context, who: Principal, data: HandoverCreate, *, conn: Connection) -> HandoverRead:
@@ -49,12 +49,13 @@ def create_handover(ctx: Context, who: Principal, data: HandoverCreate, *, conn:
     reason = data.note or f"di luar wilayah PPU; dialihkan ke {TARGET_NAMES[data.target]}"
     call_id = incident_id = report_id = None
     incident_part: dict[str, Any] | None = None
+    location: dict[str, Any] | None
     notes: list[dict[str, Any]] = []
     if data.incident_id:
         row = load_visible(ctx, who, data.incident_id, conn=conn, lock=True)
         if row.status not in OPEN_INCIDENT or row.status == "on_scene":
             raise Conflict(f"a {row.status} incident cannot be handed over")
-        set_incident_status(ctx, conn, who, row, "cancelled", now=now,
+        set_incident_status(ctx, conn, who, row, IncidentStatus.CANCELLED, now=now,
                             note=f"dialihkan ke {TARGET_NAMES[data.target]}")
         incident_id, tracking = row.id, row.ticket
         type_name = conn.execute(select(incident_types.c.name_en).where(

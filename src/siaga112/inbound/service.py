@@ -17,18 +17,17 @@ from siaga112.context import Context
 from siaga112.db import load_row, utcnow
 from siaga112.errors import Conflict, InvalidField
 from siaga112.events.payloads import ReportClosed, ReportCreated, ReportUpdated, ReportVerified
-from siaga112.incidents.schemas import CallerIn, IncidentCreate, LocationIn
-from siaga112.incidents.intake import create_incident, new_ticket
-from siaga112.incidents.reads import load_visible
 from siaga112.inbound.report_events import report_event
 from siaga112.inbound.schemas import InboundResult, ReportClose, ReportRead, ReportVerify
+from siaga112.incidents.intake import create_incident, new_ticket
+from siaga112.incidents.reads import load_visible
+from siaga112.incidents.schemas import CallerIn, IncidentCreate, LocationIn
 from siaga112.interop.aml import is_aml_sms, parse_sms
 from siaga112.models import citizen_reports, inbound_messages, incidents, notification_subscriptions
 from siaga112.notify import service as notify
 from siaga112.phone import normalise_phone
 from siaga112.public.schemas import WebReportIn
 from siaga112.telephony.aml import record_aml
-
 
 OPT_OUT_WORDS = {"STOP", "BERHENTI", "UNREG", "STOP KABAR"}
 OPT_IN_WORDS = {"MULAI", "START"}

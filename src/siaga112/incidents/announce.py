@@ -1,7 +1,8 @@
 """What an incident's events say: the situation for the agencies concerned, never the caller."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Connection, select
 

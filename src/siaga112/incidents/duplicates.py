@@ -12,7 +12,6 @@ from siaga112.incidents.schemas import DuplicateRead
 from siaga112.models import incidents
 from siaga112.models.status import OPEN_INCIDENT
 
-
 # Types a second caller may describe differently for the same event (fire seen as smoke, a crash
 # seen as a traffic jam); besides these, types sharing a lead agency count as related.
 RELATED_FAMILIES = (

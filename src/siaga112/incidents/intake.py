@@ -17,8 +17,8 @@ from siaga112.auth.permissions import require_incident_creator, sees_duplicates
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.errors import Conflict, InvalidField
 from siaga112.dispatch.assignments import assignment_event
+from siaga112.errors import Conflict, InvalidField
 from siaga112.events import event_of, record_events
 from siaga112.events.payloads import AssignmentCreated, IncidentCreated
 from siaga112.fastsql import FastInsert, InsertBatch
@@ -26,11 +26,16 @@ from siaga112.geo.cells import cell_of
 from siaga112.incidents.announce import audience, situation
 from siaga112.incidents.duplicates import find_duplicates
 from siaga112.incidents.reads import get_incident
-from siaga112.incidents.schemas import (AssignmentRead, CallerRead, ClassificationRead,
-                                        IncidentCreate, IncidentRead, LocationRead)
+from siaga112.incidents.schemas import (
+    AssignmentRead,
+    CallerRead,
+    ClassificationRead,
+    IncidentCreate,
+    IncidentRead,
+    LocationRead,
+)
 from siaga112.incidents.timeline import INSERT_TIMELINE
 from siaga112.models import assignments, calls, idempotency_keys, incidents
-
 
 # Crockford-like alphabet without 0/O, 1/I/L: unambiguous when read over the phone.
 TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -112,8 +117,8 @@ def _resolve_location(ctx: Context, loc: Any) -> dict[str, Any]:
             out_of_area = True
         elif desa is None:
             desa = located.desa_code
-    elif desa is not None:
-        lat, lon = gaz.desa_centroid(desa)
+    elif desa is not None and (centroid := gaz.desa_centroid(desa)) is not None:
+        lat, lon = centroid
         source = "desa"
     elif loc.address:
         place = gaz.match_address(loc.address)

@@ -11,8 +11,8 @@ from siaga112.auth.permissions import readable_incidents, scoped_agency
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.models.status import OPEN_INCIDENT
 from siaga112.models import assignments, incidents, units
+from siaga112.models.status import OPEN_INCIDENT
 
 
 @dataclass
@@ -46,7 +46,7 @@ def overview(ctx: Context, who: Principal, *, conn: Connection, since: datetime)
     """Open incidents by status (and today's closed ones), and each agency's load."""
     now = utcnow()
     visible = readable_incidents(who)
-    counts = dict(conn.execute(
+    counts: dict[str, int] = dict(conn.execute(
         select(incidents.c.status, func.count()).where(
             visible, or_(incidents.c.status.in_(sorted(OPEN_INCIDENT)), incidents.c.updated_at >= since))
         .group_by(incidents.c.status)).all())

@@ -9,8 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
 from siaga112.audit import service as audit
-from siaga112.auth.permissions import (commands, console_rights, may_view_command_centre,
-                                       own_assignment, scoped_agency)
+from siaga112.auth.permissions import commands, console_rights, may_view_command_centre, own_assignment, scoped_agency
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
@@ -20,10 +19,8 @@ from siaga112.errors import Forbidden, InvalidField
 from siaga112.incidents import overview as ov
 from siaga112.incidents import reads
 from siaga112.incidents import service as incidents
-from siaga112.incidents.schemas import (DeclineBody, NoteCreate, ProgressBody, RerouteBody,
-                                        StatusChange, SupportRequest)
-from siaga112.models.status import (AWAITING_ASSIGNMENT, INCIDENT_MOVES, IncidentStatus,
-                                    progress_moves)
+from siaga112.incidents.schemas import DeclineBody, NoteCreate, ProgressBody, RerouteBody, StatusChange, SupportRequest
+from siaga112.models.status import AWAITING_ASSIGNMENT, INCIDENT_MOVES, IncidentStatus, progress_moves
 from siaga112.sop.checklist import steps_for
 from siaga112.units import service as units
 from siaga112.web.deps import page_principal
@@ -48,7 +45,7 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
     recommended = []
     if mine is not None and console_rights(who).dispatches and mine.status in AWAITING_ASSIGNMENT:
         recommended = units.rank_units(ctx, units.recommendation_request(
-            ctx, who, incident_id, who.agency_code, conn=conn, limit=8))
+            ctx, who, incident_id, mine.agency_code, conn=conn, limit=8))
     # Only the units on this incident, not the whole fleet, for every panel refresh.
     call_signs = units.call_signs_of(who, [a.unit_id for a in incident.assignments if a.unit_id],
                                      conn=conn)

@@ -12,8 +12,15 @@ from siaga112.auth.permissions import readable_incidents, sees_caller, sees_othe
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.errors import InvalidField, NotFound
-from siaga112.incidents.schemas import (AssignmentRead, CallerRead, ClassificationRead,
-                                        IncidentPage, IncidentRead, LocationRead, TimelineEntryRead)
+from siaga112.incidents.schemas import (
+    AssignmentRead,
+    CallerRead,
+    ClassificationRead,
+    IncidentPage,
+    IncidentRead,
+    LocationRead,
+    TimelineEntryRead,
+)
 from siaga112.models import assignments, incidents, timeline_entries, users
 
 
@@ -75,7 +82,7 @@ def get_incident(ctx: Context, who: Principal, incident_id: str, *, conn: Connec
             # Notes of other agencies stay theirs; public entries and routing are shared.
             query = query.where(or_(timeline_entries.c.kind != "note", timeline_entries.c.public,
                                     timeline_entries.c.agency_code == who.agency_code))
-        timeline = conn.execute(query).all()
+        timeline = list(conn.execute(query).all())
     return to_read(who, row, assignment_rows(conn, [incident_id])[incident_id], timeline)
 
 

@@ -1,17 +1,15 @@
 """HTTP routes for incidents: thin, one action each."""
 from __future__ import annotations
 
-from pydantic import AwareDatetime
-
 from fastapi import APIRouter, Depends, Header, Query, Response
+from pydantic import AwareDatetime
 
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 from siaga112.incidents import intake, reads, service
+from siaga112.incidents.schemas import IncidentCreate, IncidentPage, IncidentRead, NoteCreate, RerouteBody, StatusChange
 from siaga112.metrics import INCIDENTS_CREATED
-from siaga112.incidents.schemas import (IncidentCreate, IncidentPage, IncidentRead, NoteCreate,
-                                        RerouteBody, StatusChange)
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 

@@ -42,7 +42,7 @@ class LocationIn(Strict):
     desa_code: str | None = Field(default=None, max_length=16, pattern=r"^[0-9.]+$")
 
     @model_validator(mode="after")
-    def _something_given(self) -> "LocationIn":
+    def _something_given(self) -> LocationIn:
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon go together")
         if self.lat is None and not self.desa_code and not self.address:

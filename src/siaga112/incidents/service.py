@@ -7,13 +7,17 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from siaga112.audit import service as audit
-from siaga112.auth.permissions import (own_assignment, require_command, require_incident_status_change,
-                                       require_note_writer)
+from siaga112.auth.permissions import (
+    own_assignment,
+    require_command,
+    require_incident_status_change,
+    require_note_writer,
+)
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.errors import Conflict, InvalidField
 from siaga112.dispatch.assignments import open_assignment
+from siaga112.errors import Conflict, InvalidField
 from siaga112.events.payloads import IncidentStatusChanged, IncidentUpdated
 from siaga112.incidents.announce import announce_incident
 from siaga112.incidents.intake import route_for
@@ -21,9 +25,16 @@ from siaga112.incidents.reads import assignment_rows, get_incident, load_visible
 from siaga112.incidents.schemas import IncidentRead
 from siaga112.incidents.timeline import append_timeline
 from siaga112.models import assignments, incidents, units
-from siaga112.models.status import (AWAITING_ASSIGNMENT, ENDED_ASSIGNMENT, ENDING_INCIDENT,
-                                    OPEN_INCIDENT, WORKING_ASSIGNMENT, AssignmentStatus,
-                                    IncidentStatus, UnitStatus)
+from siaga112.models.status import (
+    AWAITING_ASSIGNMENT,
+    ENDED_ASSIGNMENT,
+    ENDING_INCIDENT,
+    OPEN_INCIDENT,
+    WORKING_ASSIGNMENT,
+    AssignmentStatus,
+    IncidentStatus,
+    UnitStatus,
+)
 from siaga112.transitions import move_assignment, move_incident, move_unit
 from siaga112.units.service import announce_unit
 

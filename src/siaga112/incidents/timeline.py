@@ -9,7 +9,6 @@ from siaga112.auth.principal import Principal
 from siaga112.fastsql import FastInsert
 from siaga112.models import timeline_entries
 
-
 INSERT_TIMELINE = FastInsert(timeline_entries)
 
 

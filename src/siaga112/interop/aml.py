@@ -17,7 +17,7 @@ message is kept and flagged. IMSI and IMEI are removed from the kept text; we do
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode
 
 SMS_PREFIX = 'A"ML='
@@ -95,7 +95,7 @@ def parse_sms(text: str, *, phone: str | None = None) -> AmlFix:
     fix.radius_m = _number(pairs.get("rd"), "rd", problems, lo=0, hi=1_000_000)
     if "top" in pairs:
         try:
-            fix.positioned_at = datetime.strptime(pairs["top"], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+            fix.positioned_at = datetime.strptime(pairs["top"], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
         except ValueError:
             problems.append("top: not a time (YYYYMMDDhhmmss)")
     else:
@@ -134,7 +134,7 @@ def parse_https(body: bytes | str) -> AmlFix:
     raw_time = pairs.get("location_time")
     if raw_time:
         try:
-            fix.positioned_at = datetime.fromtimestamp(int(raw_time) / 1000, tz=timezone.utc)
+            fix.positioned_at = datetime.fromtimestamp(int(raw_time) / 1000, tz=UTC)
         except (ValueError, OverflowError, OSError):
             problems.append("location_time: not milliseconds since the epoch")
     else:

@@ -23,12 +23,18 @@ from siaga112.errors import InvalidField
 from siaga112.inbound.schemas import InboundResult, SmsIn
 from siaga112.inbound.service import receive_message
 from siaga112.interop import aml as aml_parser
-from siaga112.interop.signing import (HEADER_SIGNATURE, META_SIGNATURE, WebhookRejected,
-                                      check_meta_signature, check_signature, claim_nonce)
+from siaga112.interop.signing import (
+    HEADER_SIGNATURE,
+    META_SIGNATURE,
+    WebhookRejected,
+    check_meta_signature,
+    check_signature,
+    claim_nonce,
+)
 from siaga112.interop.whatsapp import read_webhook
 from siaga112.phone import normalise_phone
-from siaga112.telephony.schemas import AmlAccepted, CallEventIn
 from siaga112.telephony.aml import record_aml
+from siaga112.telephony.schemas import AmlAccepted, CallEventIn
 from siaga112.telephony.service import call_event
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])

@@ -17,10 +17,10 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, func, select
 
+from siaga112.auth import cache
 from siaga112.auth.permissions import event_audience
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
-from siaga112.auth import cache
 from siaga112.events import EventName, sequence_and_wake
 from siaga112.models import event_log
 
@@ -38,7 +38,7 @@ class LiveEvent:
     revokes: tuple[int | None, int | None] | None = None
 
     @classmethod
-    def from_row(cls, row: Any) -> "LiveEvent":
+    def from_row(cls, row: Any) -> LiveEvent:
         if row.name == EventName.AUTH_REVOKED:
             return cls(row.position, row.name, row.agencies, b"",
                        (row.data.get("user_id"), row.data.get("token_id")))
@@ -190,7 +190,8 @@ class LiveHub:
                 sub.close()
                 self.subscriptions.discard(sub)
 
-    def subscribe(self, who: Principal, last_event_id: int | None) -> tuple[Subscription, AsyncIterator[list[LiveEvent]]]:
+    def subscribe(self, who: Principal,
+                  last_event_id: int | None) -> tuple[Subscription, AsyncIterator[list[LiveEvent]]]:
         """Register a stream; returns it with its backlog (after `last_event_id`) in chunks."""
         sub = Subscription(who, self.max_pending, after=last_event_id or 0)
         # Registration and the position snapshot happen together (no await in between), so

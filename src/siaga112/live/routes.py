@@ -12,8 +12,7 @@ from siaga112.auth.principal import Principal
 from siaga112.auth.service import principal_for_token
 from siaga112.auth.sessions import SESSION_COOKIE
 from siaga112.deps import current_principal, lookup_session
-from siaga112.errors import Unauthorized
-from siaga112.errors import InvalidField
+from siaga112.errors import InvalidField, Unauthorized
 from siaga112.live.hub import LiveHub
 from siaga112.metrics import EVENT_STREAMS
 
@@ -66,7 +65,7 @@ async def events(request: Request, who: Principal = Depends(current_principal),
                 if queue.empty():
                     try:
                         first = await asyncio.wait_for(queue.get(), timeout=heartbeat)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         if not await run_in_threadpool(still_allowed):
                             return
                         yield b": heartbeat\n\n"

@@ -5,11 +5,21 @@ from siaga112.models.agency import agencies, incident_types, priorities, sop_rou
 from siaga112.models.assignment import assignments
 from siaga112.models.audit import audit_log, login_attempts
 from siaga112.models.call import calls
-from siaga112.models.citizen import (aml_locations, call_sessions, citizen_reports, handovers,
-                                     inbound_messages, notification_cursor, notification_optouts,
-                                     notification_outbox, notification_subscriptions,
-                                     number_block_audit, number_blocks, open311_requests,
-                                     webhook_nonces)
+from siaga112.models.citizen import (
+                                     aml_locations,
+                                     call_sessions,
+                                     citizen_reports,
+                                     handovers,
+                                     inbound_messages,
+                                     notification_cursor,
+                                     notification_optouts,
+                                     notification_outbox,
+                                     notification_subscriptions,
+                                     number_block_audit,
+                                     number_blocks,
+                                     open311_requests,
+                                     webhook_nonces,
+)
 from siaga112.models.event_log import event_log
 from siaga112.models.incident import idempotency_keys, incidents, timeline_entries
 from siaga112.models.landmark import landmarks

@@ -1,10 +1,8 @@
 """Assignments: one per agency an incident is routed to, each with its own status and deadline."""
-from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text,
-                        UniqueConstraint)
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 
-from siaga112.models.status import AssignmentStatus, check_constraint
 from siaga112.db import UTCDateTime, metadata
-
+from siaga112.models.status import AssignmentStatus, check_constraint
 
 assignments = Table(
     "assignments", metadata,

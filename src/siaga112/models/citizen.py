@@ -1,7 +1,20 @@
 """Citizens and partner systems: inbound reports, live calls, phone locations, number blocks,
 hand-overs to other centres, Open311 requests, and the notification outbox."""
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Float, ForeignKey, Index,
-                        Integer, String, Table, Text, UniqueConstraint, text)
+from sqlalchemy import (
+                        BigInteger,
+                        Boolean,
+                        CheckConstraint,
+                        Column,
+                        Float,
+                        ForeignKey,
+                        Index,
+                        Integer,
+                        String,
+                        Table,
+                        Text,
+                        UniqueConstraint,
+                        text,
+)
 
 from siaga112.db import JSONType, UTCDateTime, metadata
 

@@ -1,10 +1,20 @@
 """Incidents, their timeline, and the idempotency keys that keep a retried intake single."""
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer,
-                        String, Table, Text)
+from sqlalchemy import (
+                        BigInteger,
+                        Boolean,
+                        CheckConstraint,
+                        Column,
+                        Float,
+                        ForeignKey,
+                        Index,
+                        Integer,
+                        String,
+                        Table,
+                        Text,
+)
 
-from siaga112.models.status import IncidentStatus, check_constraint
 from siaga112.db import JSONType, UTCDateTime, metadata
-
+from siaga112.models.status import IncidentStatus, check_constraint
 
 incidents = Table(
     "incidents", metadata,

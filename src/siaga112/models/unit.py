@@ -1,10 +1,20 @@
 """Units (vehicles, teams) of each agency; a unit serves one incident at a time."""
-from sqlalchemy import (BigInteger, CheckConstraint, Column, Float, ForeignKey, Index, Integer, String,
-                        Table, Text, UniqueConstraint)
+from sqlalchemy import (
+                        BigInteger,
+                        CheckConstraint,
+                        Column,
+                        Float,
+                        ForeignKey,
+                        Index,
+                        Integer,
+                        String,
+                        Table,
+                        Text,
+                        UniqueConstraint,
+)
 
-from siaga112.models.status import UnitStatus, check_constraint
 from siaga112.db import JSONType, UTCDateTime, metadata
-
+from siaga112.models.status import UnitStatus, check_constraint
 
 units = Table(
     "units", metadata,

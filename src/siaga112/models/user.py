@@ -4,7 +4,6 @@ from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, St
 from siaga112.auth.principal import Role, Scope
 from siaga112.db import UTCDateTime, metadata
 
-
 users = Table(
     "users", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -27,10 +27,17 @@ from siaga112.db import utcnow
 from siaga112.events import SEQUENCER_LOCK, sequence_and_wake
 from siaga112.interop.sms import SendResult, SmsGateway
 from siaga112.interop.whatsapp import WhatsAppCloud
-from siaga112.public.progress import incident_progress, report_progress
-from siaga112.models import (citizen_reports, event_log, incidents, notification_cursor,
-                             notification_optouts, notification_outbox, notification_subscriptions)
+from siaga112.models import (
+    citizen_reports,
+    event_log,
+    incidents,
+    notification_cursor,
+    notification_optouts,
+    notification_outbox,
+    notification_subscriptions,
+)
 from siaga112.notify.templates import render_sms, whatsapp_parameters
+from siaga112.public.progress import incident_progress, report_progress
 
 log = structlog.get_logger(__name__)
 NOTIFICATIONS = Counter("siaga112_notifications_total", "Reporter notifications by result",
@@ -42,7 +49,7 @@ REPORT_EVENTS = {"report.created", "report.closed"}
 CALLER_CHANNEL = {"call": "sms", "sms": "sms", "whatsapp": "whatsapp"}
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 900
-_INSERT_IGNORE = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_INSERT_IGNORE: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class Adapter(Protocol):
@@ -136,8 +143,8 @@ def _enqueue(ctx: Context, conn: Connection, sub: Any, stage: str, agency: str |
 
 
 def _subscriptions(conn: Connection, where: Any) -> list[Any]:
-    return conn.execute(select(notification_subscriptions).where(
-        where, notification_subscriptions.c.opted_out_at.is_(None))).all()
+    return list(conn.execute(select(notification_subscriptions).where(
+        where, notification_subscriptions.c.opted_out_at.is_(None))).all())
 
 
 def _incident_plan(ctx: Context, conn: Connection, incident_id: str, *, just_created: bool) -> Any:
@@ -186,14 +193,16 @@ def plan(ctx: Context, *, limit: int = 200) -> int:
             # Nothing can be sent: keep up with the log without planning, so switching a channel
             # on later does not send a backlog of stale news.
             head = conn.execute(select(func.max(event_log.c.position))).scalar() or 0
-            events, incident_plans, report_plans = [], [], []
+            events: list[Any] = []
+            incident_plans: list[Any] = []
+            report_plans: list[Any] = []
         else:
             head = None
-            events = conn.execute(
+            events = list(conn.execute(
                 select(event_log.c.position, event_log.c.name, event_log.c.incident_id, event_log.c.data)
                 .where(event_log.c.position > (position or 0),
                        event_log.c.name.in_(INCIDENT_EVENTS | REPORT_EVENTS))
-                .order_by(event_log.c.position).limit(limit)).all()
+                .order_by(event_log.c.position).limit(limit)).all())
             created = {e.incident_id for e in events if e.name == "incident.created"}
             incident_ids = list(dict.fromkeys(e.incident_id for e in events
                                               if e.name in INCIDENT_EVENTS and e.incident_id))

@@ -17,8 +17,8 @@ from siaga112.auth.permissions import may_create_incidents
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.incidents.schemas import CallerIn, IncidentCreate, LocationIn
 from siaga112.incidents.intake import create_incident
+from siaga112.incidents.schemas import CallerIn, IncidentCreate, LocationIn
 from siaga112.models import agencies, incidents, open311_requests, timeline_entries
 
 
@@ -83,7 +83,7 @@ def create_request(ctx: Context, who: Principal, fields: dict[str, str], *, conn
         raise Open311Error(400, "lat and long go together")
     if lat is None and not address:
         raise Open311Error(400, "lat/long or address_string is required")
-    if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+    if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise Open311Error(400, "lat/long out of range")
     description = (fields.get("description") or "").strip() or service.name
     if len(description) > 4000:

@@ -11,8 +11,7 @@ from siaga112.context import Context
 from siaga112.deps import RowId, current_principal, get_ctx
 from siaga112.errors import InvalidField
 from siaga112.places import service
-from siaga112.places.schemas import (ImportResult, LandmarkIn, LandmarkPatch, LandmarkRead,
-                                     PlaceHit)
+from siaga112.places.schemas import ImportResult, LandmarkIn, LandmarkPatch, LandmarkRead, PlaceHit
 
 router = APIRouter(prefix="/api/v1", tags=["places"])
 

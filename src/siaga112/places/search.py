@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, func, select
 
 from siaga112.geo.gazetteer import Gazetteer
-from siaga112.geo.names import LEVEL_PREFIXES, words as name_words
+from siaga112.geo.names import LEVEL_PREFIXES
+from siaga112.geo.names import words as name_words
 from siaga112.models import landmarks
 from siaga112.places.schemas import PlaceHit
 
@@ -98,13 +100,13 @@ class PlaceIndex:
         matches = process.extract(query, self._keys, scorer=fuzz.WRatio, score_cutoff=_CUTOFF,
                                   limit=None)
         for key, score, k in matches:
-            entry = self._key_entry[k]
+            index = self._key_entry[k]
             if key == query:
                 score = 100.0
             elif key.startswith(query):
                 score = max(score, 95.0)  # half-typed
-            if score > best.get(entry, -1):
-                best[entry] = score
+            if score > best.get(index, -1):
+                best[index] = score
         ranked = []
         for entry_index, score in best.items():
             entry = self._entries[entry_index]
@@ -126,7 +128,7 @@ class PlaceIndexCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_db: "weakref.WeakKeyDictionary[Any, tuple[tuple, PlaceIndex]]" = weakref.WeakKeyDictionary()
+        self._by_db: weakref.WeakKeyDictionary[Any, tuple[tuple, PlaceIndex]] = weakref.WeakKeyDictionary()
 
     def get(self, db: Any, gazetteer: Gazetteer, conn: Connection) -> PlaceIndex:
         signature = tuple(conn.execute(select(func.count(), func.max(landmarks.c.id),

@@ -19,8 +19,7 @@ from siaga112.db import utcnow
 from siaga112.errors import DomainError, InvalidField, NotFound
 from siaga112.geo.gazetteer import kecamatan_code_of
 from siaga112.models import landmarks
-from siaga112.places.schemas import (ImportResult, LandmarkIn, LandmarkPatch, LandmarkRead,
-                                     PlaceHit)
+from siaga112.places.schemas import ImportResult, LandmarkIn, LandmarkPatch, LandmarkRead, PlaceHit
 from siaga112.places.search import place_indexes
 
 DEMO_LANDMARKS = Path(__file__).resolve().parent.parent / "data" / "ppu" / "landmarks_demo.csv"

@@ -56,7 +56,7 @@ class WebReportIn(Strict):
         return None if v is None else normalise_phone(v)
 
     @model_validator(mode="after")
-    def _pair(self) -> "WebReportIn":
+    def _pair(self) -> WebReportIn:
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon go together")
         return self

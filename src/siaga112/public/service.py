@@ -13,11 +13,16 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from siaga112.context import Context
-from siaga112.models import (citizen_reports, incident_types, incidents,
-                             timeline_entries)
+from siaga112.models import citizen_reports, incident_types, incidents, timeline_entries
 from siaga112.notify.service import opt_out_ticket
-from siaga112.public.progress import (CLOSED_REPORT_LABELS, STAGE_LABELS, STAGES, STATUS_LABELS,
-                                      incident_progress, report_progress)
+from siaga112.public.progress import (
+    CLOSED_REPORT_LABELS,
+    STAGE_LABELS,
+    STAGES,
+    STATUS_LABELS,
+    incident_progress,
+    report_progress,
+)
 from siaga112.public.schemas import PublicNote, PublicStage, PublicTicket
 
 _TICKET = re.compile(r"^[2-9A-HJKMNP-Z]{4}-?[2-9A-HJKMNP-Z]{4}$")

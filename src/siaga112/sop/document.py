@@ -10,8 +10,16 @@ from __future__ import annotations
 import zoneinfo
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      StringConstraints, ValidationError, WrapValidator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WrapValidator,
+)
 from pydantic_core import PydanticCustomError
 
 from .positions import KEY, VALUE

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from string import Template
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.error import YAMLError
@@ -105,10 +105,10 @@ class FileView:
         self.refused: list[Loc] = [tuple(error["loc"]) for error in errors]
 
     def _node(self, loc: Loc) -> Any:
-        node = self.tree
+        node: Any = self.tree
         for part in loc:
             try:
-                node = node[part] if isinstance(node, (dict, list)) else _ABSENT
+                node = cast(Any, node)[part] if isinstance(node, (dict, list)) else _ABSENT
             except (KeyError, IndexError, TypeError):
                 return _ABSENT
         return node

@@ -5,7 +5,7 @@ each problem by its location (keys and indices), which leads back to a line of t
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -48,12 +48,14 @@ def line_of(tree: Any, loc: Loc, *, at: str = VALUE) -> int:
     A location inside a scalar (a word of a comma-separated list) is on the scalar's line; one
     that is absent (a missing field) is on the line of the mapping that lacks it.
     """
-    node, parent, key = tree, None, None
+    node: Any = tree
+    parent: Any = None
+    key: Any = None
     for part in loc:
         if not isinstance(node, (dict, list)):
             break
         try:
-            node, parent, key = node[part], node, part
+            node, parent, key = cast(Any, node)[part], node, part
         except (KeyError, IndexError, TypeError):
             return _node_line(node)
     if at == NODE or parent is None:

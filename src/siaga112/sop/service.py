@@ -1,6 +1,8 @@
 """The SOP in the database: written from a validated file at first start, read back as a `Sop`."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, func, insert, select, update
 
 from siaga112.db import utcnow
@@ -60,7 +62,7 @@ def read_sop(conn: Connection, *, base: Sop | None = None) -> Sop:
         types[r.code] = IncidentType(r.code, r.name_id, r.name_en, r.priority, lead, support,
                                      tuple(r.keywords or ()))
     command = next((a.code for a in ags.values() if a.role == "command"), "BPBD")
-    facts = _REGENCY_DEFAULTS if base is None else {
+    facts: dict[str, Any] = _REGENCY_DEFAULTS if base is None else {
         "regency_code": base.regency_code, "regency_name": base.regency_name,
         "timezone": base.timezone, "bbox": base.bbox}
     return Sop(version=base.version if base else 1, command_agency=command, priorities=prios,

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from siaga112.calls.schemas import CallerHistory, NonEmergencyOutcome, TRANSFER_TARGETS
+from siaga112.calls.schemas import TRANSFER_TARGETS, CallerHistory, NonEmergencyOutcome
 from siaga112.incidents.schemas import Strict
 
 

@@ -22,12 +22,11 @@ from siaga112.db import load_row, utcnow
 from siaga112.errors import Conflict, InvalidField
 from siaga112.events import record_event
 from siaga112.events.payloads import CallAnswered, CallEnded, CallRinging, CallSessionChange
-from siaga112.incidents.schemas import CallerIn
 from siaga112.incidents.reads import load_visible
+from siaga112.incidents.schemas import CallerIn
 from siaga112.models import aml_locations, call_sessions, users
 from siaga112.phone import mask_phone, normalise_phone
 from siaga112.telephony.schemas import AmlRead, CallEventIn, CallKpis, CallSessionRead, SessionOutcome
-
 
 _ORDER = {"ringing": 0, "answered": 1, "ended": 2, "abandoned": 2}
 

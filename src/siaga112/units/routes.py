@@ -9,8 +9,17 @@ from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 from siaga112.dispatch.service import change_unit_status
 from siaga112.units import service
-from siaga112.units.schemas import (PositionBatch, PositionBatchResult, PositionIn, Recommendation,
-                                    StatusBody, TrailPoint, UnitCreate, UnitRead, UnitUpdate)
+from siaga112.units.schemas import (
+    PositionBatch,
+    PositionBatchResult,
+    PositionIn,
+    Recommendation,
+    StatusBody,
+    TrailPoint,
+    UnitCreate,
+    UnitRead,
+    UnitUpdate,
+)
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
 recommendations_router = APIRouter(prefix="/api/v1/incidents/{incident_id}/assignments",

@@ -62,7 +62,7 @@ class OsrmTable:
             if len(durations) != len(origins):
                 raise ValueError("OSRM table has the wrong number of rows")
             result = []
-            for row, dist in zip(durations, distances):
+            for row, dist in zip(durations, distances, strict=True):
                 seconds = row[0] if row else None
                 metres = dist[0] if dist else None
                 result.append(None if seconds is None else RoadTime(float(seconds),

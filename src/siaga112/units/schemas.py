@@ -48,7 +48,7 @@ class PositionReport(PositionIn):
     call_sign: str | None = None
 
     @model_validator(mode="after")
-    def _names_one_unit(self) -> "PositionReport":
+    def _names_one_unit(self) -> PositionReport:
         if (self.unit_id is None) == (self.call_sign is None):
             raise ValueError("give exactly one of unit_id or call_sign")
         return self
@@ -87,7 +87,7 @@ class UnitCreate(Strict):
     home_lon: float | None = Field(default=None, ge=-180, le=180)
 
     @model_validator(mode="after")
-    def _home_is_a_point(self) -> "UnitCreate":
+    def _home_is_a_point(self) -> UnitCreate:
         if (self.home_lat is None) != (self.home_lon is None):
             raise ValueError("home_lat and home_lon go together")
         return self

@@ -12,9 +12,14 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from siaga112.audit import service as audit
-from siaga112.auth.permissions import (may_report_unit_position, require_admin, require_agency_action,
-                                       require_position_reporter, require_recommendation_reader,
-                                       scoped_agency)
+from siaga112.auth.permissions import (
+    may_report_unit_position,
+    require_admin,
+    require_agency_action,
+    require_position_reporter,
+    require_recommendation_reader,
+    scoped_agency,
+)
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
@@ -28,8 +33,16 @@ from siaga112.models import agencies, assignments, unit_positions, units
 from siaga112.models.status import UnitStatus
 from siaga112.transitions import move_unit
 from siaga112.units.routing import osrm_table
-from siaga112.units.schemas import (PositionBatch, PositionBatchResult, PositionRead, Recommendation,
-                                    TrailPoint, UnitCreate, UnitRead, UnitUpdate)
+from siaga112.units.schemas import (
+    PositionBatch,
+    PositionBatchResult,
+    PositionRead,
+    Recommendation,
+    TrailPoint,
+    UnitCreate,
+    UnitRead,
+    UnitUpdate,
+)
 
 # Demo fleet: what each kind of agency typically fields; real fleets are entered by the admin.
 DEMO_FLEET = {
@@ -270,7 +283,7 @@ def record_position(ctx: Context, who: Principal, unit_id: str, lat: float, lon:
         raise NotFound("unit not found")
     now = utcnow()
     at = at or now
-    _check_time(at, now, "at")
+    _check_time(at, now, ("at",))
     _store_positions(ctx, conn, [(unit, lat, lon, at)], now)
     return _read(conn.execute(select(units).where(units.c.id == unit_id)).one(),
                  ctx.settings.unit_position_stale_seconds, now)
@@ -404,7 +417,7 @@ def rank_units(ctx: Context, request: RecommendationRequest) -> list[Recommendat
         table = osrm_table(settings.osrm_url, settings.osrm_timeout_seconds, settings.osrm_retry_seconds)
         times = table.durations_to(request.incident_point,
                                    [(float(request.lat[i]), float(request.lon[i])) for i in asked])
-        for i, t in zip(asked, times or []):
+        for i, t in zip(asked, times or [], strict=False):
             if t is not None:
                 eta[i], from_osrm[i] = t.seconds, True
                 if t.metres is not None:

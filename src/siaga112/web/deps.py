@@ -33,7 +33,8 @@ async def csrf_ok(request: Request, session: WebSession) -> bool:
     if sent is None:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            sent = (await request.form()).get(CSRF_FIELD)
+            field = (await request.form()).get(CSRF_FIELD)
+            sent = field if isinstance(field, str) else None
     return isinstance(sent, str) and secrets.compare_digest(sent, session.csrf_token)
 
 

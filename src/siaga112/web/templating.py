@@ -15,10 +15,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
-from siaga112.events import EventName
 from siaga112.auth.permissions import console_rights
-from siaga112.models.status import AWAITING_ASSIGNMENT, OPEN_INCIDENT
+from siaga112.events import EventName
 from siaga112.geo.gazetteer import Gazetteer
+from siaga112.models.status import AWAITING_ASSIGNMENT, OPEN_INCIDENT
 
 PACKAGE = Path(__file__).resolve().parent.parent
 DATA_DIR = PACKAGE / "data" / "ppu"
@@ -89,7 +89,8 @@ class Pages:
             self.translations[lang] = load_translations(lang)
             env = Environment(loader=loader, autoescape=select_autoescape(default=True),
                               extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
-            env.install_gettext_translations(self.translations[lang], newstyle=True)
+            # Added by the i18n extension, so the type stubs do not know it.
+            env.install_gettext_translations(self.translations[lang], newstyle=True)  # type: ignore[attr-defined]
             env.filters["wita"] = self._wita_filter(lang)
             env.filters["place_name"] = self._place_name(gazetteer)
             tr = self.translations[lang]

@@ -4,10 +4,11 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-30 00:30:11.763627
 """
-from alembic import op
 import sqlalchemy as sa
-import siaga112.db
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import siaga112.db
 
 revision = '0001'
 down_revision = None

@@ -4,10 +4,11 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30 03:16:15.422737
 """
-from alembic import op
 import sqlalchemy as sa
-import siaga112.db
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import siaga112.db
 
 revision = '0005'
 down_revision = '0004'
