@@ -49,19 +49,24 @@ def announce_assignment(ctx: Context, conn: Connection, incident: Any, assignmen
     return current
 
 
-def open_assignment(ctx: Context, conn: Connection, incident: Any, agency_code: str, role: str, *,
-                    ack_due: datetime, now: datetime, reason: str | None = None) -> Any:
-    """Route the incident to the agency: a new pending assignment, or its ended one reopened."""
+def open_assignment(ctx: Context, conn: Connection, incident: Any, agency_code: str,
+                    role: str | None, *, ack_due: datetime, now: datetime,
+                    reason: str | None = None) -> Any:
+    """Route the incident to the agency: a new pending assignment, or its ended one reopened.
+
+    `role` None keeps the role an ended assignment had (a declined lead asked again is still
+    the lead) and makes a new one support.
+    """
     existing = conn.execute(select(assignments).where(
         assignments.c.incident_id == incident.id, assignments.c.agency_code == agency_code)).first()
     if existing is None:
         assignment_id = inserted_id(conn.execute(insert(assignments).values(
-            incident_id=incident.id, agency_code=agency_code, role=role,
+            incident_id=incident.id, agency_code=agency_code, role=role or "support",
             status=AssignmentStatus.PENDING, ack_due_at=ack_due, created_at=now,
             updated_at=now)))
     else:
-        move_assignment(conn, existing, AssignmentStatus.PENDING, now=now, role=role,
-                        **reopened_assignment(ack_due))
+        move_assignment(conn, existing, AssignmentStatus.PENDING, now=now,
+                        role=role or existing.role, **reopened_assignment(ack_due))
         assignment_id = existing.id
     return announce_assignment(ctx, conn, incident, assignment_id, AssignmentCreated, at=now,
                                reason=reason)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, case, select
 
-from siaga112.auth.permissions import scoped_agency
+from siaga112.auth.permissions import sees_all_incidents
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.errors import NotFound
@@ -37,7 +37,7 @@ class QueueItem:
 def agency_queue(ctx: Context, who: Principal, agency_code: str, *, conn: Connection,
                  limit: int = 200) -> list[QueueItem]:
     """Pending first (nearest deadline first), then work in progress by priority."""
-    if scoped_agency(who, agency_code) != agency_code:
+    if not sees_all_incidents(who) and who.agency_code != agency_code:
         raise NotFound("no such agency in your scope")
     pending_first = case((assignments.c.status == "pending", 0), else_=1)
     rows = conn.execute(

@@ -8,6 +8,7 @@ from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 from siaga112.dispatch import service
 from siaga112.incidents.schemas import DeclineBody, DispatchBody, IncidentRead, ProgressBody, SupportRequest
+from siaga112.models.status import AssignmentStatus
 
 router = APIRouter(prefix="/api/v1/incidents/{incident_id}/assignments", tags=["assignments"])
 
@@ -30,7 +31,8 @@ def dispatch(incident_id: str, agency_code: str, body: DispatchBody,
 def progress(incident_id: str, agency_code: str, body: ProgressBody,
              who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
-        return service.progress(ctx, who, incident_id, agency_code, body.status, body.note, conn=conn)
+        return service.progress(ctx, who, incident_id, agency_code, AssignmentStatus(body.status),
+                                body.note, conn=conn)
 
 
 @router.post("/{agency_code}/decline", response_model=IncidentRead)

@@ -10,7 +10,7 @@ from siaga112.audit import service as audit
 from siaga112.auth.permissions import require_agency_action, require_support_requester
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
-from siaga112.db import utcnow
+from siaga112.db import load_row, utcnow
 from siaga112.dispatch.assignments import announce_assignment, assignment_of, open_assignment
 from siaga112.errors import Conflict, InvalidField
 from siaga112.events.payloads import (
@@ -162,8 +162,7 @@ def request_support(ctx: Context, who: Principal, incident_id: str, agency_code:
     ack_due = now + timedelta(seconds=ctx.sop.priorities[incident.priority].ack_seconds)
     append_timeline(conn, incident_id, "support_requested", who=who, at=now,
                     agency_code=who.agency_code, text=f"bantuan {agency_code}: {reason}")
-    open_assignment(ctx, conn, incident, agency_code, "support", ack_due=ack_due, now=now,
-                    reason=reason)
+    open_assignment(ctx, conn, incident, agency_code, None, ack_due=ack_due, now=now, reason=reason)
     announce_incident(ctx, conn, who, incident_id, IncidentUpdated, change="support")
     audit.record(conn, who, "assignment.support_requested", "incident", incident_id,
                  detail={"agency_code": agency_code})
@@ -178,6 +177,11 @@ def change_unit_status(ctx: Context, who: Principal, unit_id: str, new_status: U
     assignment, which moves its unit, rather than two moves that could disagree.
     """
     unit = unit_service.visible_unit(who, unit_id, conn)
+    if unit.incident_id is not None:
+        # Every incident action locks the incident row and then moves units; taking the unit
+        # first here would deadlock with it (PostgreSQL). Read the unit again once we hold it.
+        load_row(conn, incidents, unit.incident_id, missing="incident not found", lock=True)
+        unit = unit_service.visible_unit(who, unit_id, conn)
     follows = (unit.incident_id is not None and new_status in UNIT_FOLLOWS_ASSIGNMENT.values()
                and new_status != UnitStatus.DISPATCHED)
     if follows:

@@ -20,7 +20,7 @@ from siaga112.incidents import overview as ov
 from siaga112.incidents import reads
 from siaga112.incidents import service as incidents
 from siaga112.incidents.schemas import DeclineBody, NoteCreate, ProgressBody, RerouteBody, StatusChange, SupportRequest
-from siaga112.models.status import AWAITING_ASSIGNMENT, INCIDENT_MOVES, IncidentStatus, progress_moves
+from siaga112.models.status import AWAITING_ASSIGNMENT, INCIDENT_MOVES, AssignmentStatus, IncidentStatus, progress_moves
 from siaga112.sop.checklist import steps_for
 from siaga112.units import service as units
 from siaga112.web.deps import page_principal
@@ -56,7 +56,9 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
         itype=itype, mine=mine, recommended=recommended, call_signs=call_signs,
         sop=ctx.sop, commander=commands(who), now=utcnow(),
         progress_moves=progress_moves(mine.status) if mine is not None else (),
-        status_choices=[s for s in IncidentStatus if s in INCIDENT_MOVES[incident.status]],
+        # A unit's dispatch moves an incident to dispatched; by hand, the other legal moves.
+        status_choices=[s for s in IncidentStatus if s in INCIDENT_MOVES[incident.status]
+                        and s != IncidentStatus.DISPATCHED],
         steps=steps_for(ctx.sop, itype, incident.priority,
                         None if commands(who) else who.agency_code))
 
@@ -105,7 +107,8 @@ def act(incident_id: str, action: str, request: Request,
             dispatch.dispatch_unit(ctx, who, incident_id, agency, f["unit_id"], conn=conn)
         elif action == "progres":
             body = build(ProgressBody, {"status": f["status"], "note": f["note"]})
-            dispatch.progress(ctx, who, incident_id, agency, body.status, body.note, conn=conn)
+            dispatch.progress(ctx, who, incident_id, agency, AssignmentStatus(body.status), body.note,
+                              conn=conn)
         elif action == "tolak":
             body = build(DeclineBody, {"reason": f["reason"]})
             dispatch.decline(ctx, who, incident_id, agency, body.reason, conn=conn)

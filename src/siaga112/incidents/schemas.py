@@ -158,7 +158,9 @@ class DeclineBody(Strict):
 
 
 class ProgressBody(Strict):
-    status: Literal[AssignmentStatus.EN_ROUTE, AssignmentStatus.ON_SCENE, AssignmentStatus.COMPLETED]
+    # Spelled out (an enum-member Literal makes pydantic's 422 print Python reprs); a test
+    # checks these are models.status.PROGRESS_STEPS.
+    status: Literal["en_route", "on_scene", "completed"]
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -27,7 +27,6 @@ from siaga112.incidents.timeline import append_timeline
 from siaga112.models import assignments, incidents, units
 from siaga112.models.status import (
     AWAITING_ASSIGNMENT,
-    ENDED_ASSIGNMENT,
     ENDING_INCIDENT,
     OPEN_INCIDENT,
     WORKING_ASSIGNMENT,
@@ -115,9 +114,12 @@ def reroute(ctx: Context, who: Principal, incident_id: str, type_code: str, prio
     for code, a in existing.items():
         if code not in wanted and a.status in AWAITING_ASSIGNMENT:
             move_assignment(conn, a, AssignmentStatus.CANCELLED, now=now)
-        elif code in wanted and a.role != wanted[code] and a.status not in ENDED_ASSIGNMENT:
+        # One lead: the new type's. An agency that stays (working or done) takes its new role;
+        # a lead the new route does not name, whatever it did, is a lead no longer.
+        new_role = wanted.get(code, "support" if a.role == "lead" else a.role)
+        if new_role != a.role:
             conn.execute(update(assignments).where(assignments.c.id == a.id)
-                         .values(role=wanted[code], updated_at=now))
+                         .values(role=new_role, updated_at=now))
     for code, role in wanted.items():
         # A declined agency stays declined (the commander asks it again explicitly), and one
         # that completed its part is not asked twice; one that a re-route took away is back.
