@@ -1,7 +1,6 @@
 """Fixtures: a fresh database per test on SQLite and on PostgreSQL, and named actors over HTTP."""
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import uuid
@@ -16,6 +15,7 @@ from siaga112.app import create_app
 from siaga112.auth.service import create_user, issue_token
 from siaga112.bootstrap import build_context
 from siaga112.config import Settings
+from pg_pool import PgPool, install_snapshot
 from support import SSEStream
 
 
@@ -33,7 +33,6 @@ ACTORS = [
     ("viewer", "viewer", None), ("viewer_damkar", "viewer", "DAMKAR"),
     ("telephony", "integration", None),
 ]
-_counter = itertools.count()
 
 
 def _pg_url(dbname: str) -> str:
@@ -62,45 +61,63 @@ class Template:
     backend: str
     url: str
     tokens: dict[str, str]
+    pool: PgPool | None = None  # PostgreSQL: the copies handed to tests
 
 
-@pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> dict[str, Template]:
+def _make_templates(tmp_path_factory, label: str, sop_file: Path | None = None) -> dict[str, Template]:
     """One migrated, seeded template database per backend; each test gets a copy."""
     made = {}
-    sqlite_path = tmp_path_factory.mktemp("tpl") / "template.db"
+    sqlite_path = tmp_path_factory.mktemp("tpl") / f"{label}.db"
     made["sqlite"] = Template("sqlite", f"sqlite:///{sqlite_path}",
-                              _prepare_template(f"sqlite:///{sqlite_path}"))
-    name = f"siaga_tpl_{os.getpid()}"
+                              _prepare_template(f"sqlite:///{sqlite_path}", sop_file))
+    name = f"siaga_{label}_{os.getpid()}"
     try:
         _pg_admin(f"DROP DATABASE IF EXISTS {name}")
     except psycopg.OperationalError as exc:  # never skip silently: PostgreSQL is part of the suite
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
     _pg_admin(f"CREATE DATABASE {name}")
-    made["postgresql"] = Template("postgresql", _pg_url(name), _prepare_template(_pg_url(name)))
+    tokens = _prepare_template(_pg_url(name), sop_file)
+    install_snapshot(_pg_url(name))
+    made["postgresql"] = Template("postgresql", _pg_url(name), tokens,
+                                  PgPool(PG_ADMIN_URL, name, kind=f"{label}_t"))
+    return made
+
+
+def _drop_templates(made: dict[str, Template]) -> None:
+    made["postgresql"].pool.close()
+    _pg_admin(f"DROP DATABASE IF EXISTS {made['postgresql'].url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory) -> dict[str, Template]:
+    """One migrated, seeded template database per backend; each test gets a copy."""
+    made = _make_templates(tmp_path_factory, "tpl")
     yield made
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _drop_templates(made)
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request, templates, tmp_path) -> str:
+def _copy(tpl: Template, tmp_path: Path, request):
     """A private copy of the template database for this test."""
-    tpl = templates[request.param]
-    request.node.backend = request.param
+    request.node.backend = tpl.backend
     if tpl.backend == "sqlite":
         src = Path(tpl.url.removeprefix("sqlite:///"))
-        dst = tmp_path / "siaga112.db"
+        dst = tmp_path / src.name
         shutil.copyfile(src, dst)
         yield f"sqlite:///{dst}"
         return
     yield from _pg_copy(tpl)
 
 
+@pytest.fixture(params=BACKENDS)
+def database_url(request, templates, tmp_path) -> str:
+    """A private copy of the template database for this test."""
+    yield from _copy(templates[request.param], tmp_path, request)
+
+
 def _pg_copy(tpl: Template):
-    name = f"siaga_t_{os.getpid()}_{next(_counter)}"
-    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {tpl.url.rsplit('/', 1)[1]}")
-    yield _pg_url(name)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    url = tpl.pool.acquire()
+    yield url
+    tpl.pool.release(url)
 
 
 @pytest.fixture
@@ -241,17 +258,19 @@ def fast_sop_file(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def fast_sop_templates(tmp_path_factory, fast_sop_file) -> dict[str, Template]:
+    made = _make_templates(tmp_path_factory, "fast", fast_sop_file)
+    yield made
+    _drop_templates(made)
+
+
 @pytest.fixture(params=BACKENDS)
-def fast_sop_database(request, tmp_path, fast_sop_file):
+def fast_sop_database(request, tmp_path, fast_sop_templates):
     """A fresh database seeded with the fast SOP; yields (url, tokens)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/fast.db"
-        yield url, _prepare_template(url, fast_sop_file)
-        return
-    name = f"siaga_fast_{os.getpid()}_{next(_counter)}"
-    _pg_admin(f"CREATE DATABASE {name}")
-    yield _pg_url(name), _prepare_template(_pg_url(name), fast_sop_file)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    tpl = fast_sop_templates[request.param]
+    for url in _copy(tpl, tmp_path, request):
+        yield url, tpl.tokens
 
 
 CHROMIUM = os.environ.get("SIAGA112_CHROMIUM", "/usr/bin/chromium")
