@@ -35,6 +35,64 @@ ACTORS = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """argon2 at its smallest cost for the passwords set and checked in this process.
+
+    The service's parameters (64 MiB, 3 passes, 4 lanes) cost 0.3-0.6 s of CPU per hash or
+    check on two cores, and the suite logs in and creates users several hundred times. Same
+    algorithm, library and code paths; a hash made with other parameters still verifies (they
+    are part of it). Servers the tests start as processes keep the service's parameters.
+    """
+    from argon2 import PasswordHasher
+
+    from siaga112.auth import service
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service, "_hasher", cheap)
+        patch.setattr(service, "_DUMMY_HASH", cheap.hash("siaga112 no such user"))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def parse_each_sop_once():
+    """Each test's context reads its SOP file and builds a classifier for its incident types;
+    parsing the YAML and building the classifier took ~0.15 s of every test's setup. Here the
+    parsed SOP is kept per file content (each test gets its own deep copy) and the classifier
+    per incident types, place names and threshold (it holds nothing but a memo of stems).
+    The service still builds its own; only this process's tests share them.
+    """
+    import copy
+
+    from siaga112 import bootstrap
+
+    real_file_sop, real_make_classifier = bootstrap.file_sop, bootstrap.make_classifier
+    sops, classifiers = {}, {}
+
+    def file_sop(settings):
+        path = Path(settings.sop_file or bootstrap.default_sop_path())
+        try:
+            key = (str(path), path.read_bytes())
+        except OSError:
+            return real_file_sop(settings)
+        if key not in sops:
+            sops[key] = real_file_sop(settings)
+        return copy.deepcopy(sops[key])
+
+    def make_classifier(settings, sop, gazetteer):
+        key = (settings.classify_threshold, tuple(sop.incident_types.values()),
+               tuple(p.name for p in gazetteer.places()))
+        if key not in classifiers:
+            classifiers[key] = real_make_classifier(settings, sop, gazetteer)
+        return classifiers[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bootstrap, "file_sop", file_sop)
+        patch.setattr(bootstrap, "make_classifier", make_classifier)
+        yield
+
+
 def _pg_url(dbname: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
 
@@ -89,7 +147,7 @@ def _drop_templates(made: dict[str, Template]) -> None:
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> dict[str, Template]:
+def templates(tmp_path_factory, cheap_password_hashing) -> dict[str, Template]:
     """One migrated, seeded template database per backend; each test gets a copy."""
     made = _make_templates(tmp_path_factory, "tpl")
     yield made
@@ -259,7 +317,7 @@ def fast_sop_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def fast_sop_templates(tmp_path_factory, fast_sop_file) -> dict[str, Template]:
+def fast_sop_templates(tmp_path_factory, fast_sop_file, cheap_password_hashing) -> dict[str, Template]:
     made = _make_templates(tmp_path_factory, "fast", fast_sop_file)
     yield made
     _drop_templates(made)
