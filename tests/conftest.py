@@ -59,7 +59,8 @@ def cheap_password_hashing():
     cheap = CheapHasher(time_cost=1, memory_cost=8, parallelism=1)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(service, "_hasher", cheap)
-        patch.setattr(service, "_DUMMY_HASH", cheap.hash("siaga112 no such user"))
+        dummy = cheap.hash("siaga112 no such user")
+        patch.setattr(service, "_dummy_hash", lambda: dummy)
         yield
 
 
