@@ -30,8 +30,10 @@ $(VENV)/.installed: pyproject.toml
 run: venv
 	$(BIN)/siaga112 serve --host 127.0.0.1 --port 8112
 
+# Two workers (pytest-xdist) on the two cores; each test module stays on one worker, in order.
+TEST_WORKERS ?= 2
 test: venv
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 bench-intake: venv
 	$(BIN)/python bench/intake.py --rate 100 --duration 30
