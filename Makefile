@@ -30,11 +30,13 @@ $(VENV)/.installed: pyproject.toml
 run: venv
 	$(BIN)/siaga112 serve --host 127.0.0.1 --port 8112
 
-# Lint and types first: a style or type error fails in seconds, before the suite's minutes.
+# Lint and types first: a style or type error fails in seconds, before the suite's minutes. Then
+# two workers (pytest-xdist) on the two cores; each test module stays on one worker, in order.
+TEST_WORKERS ?= 2
 test: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 bench-intake: venv
 	$(BIN)/python bench/intake.py --rate 100 --duration 30

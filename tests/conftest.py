@@ -1,7 +1,6 @@
 """Fixtures: a fresh database per test on SQLite and on PostgreSQL, and named actors over HTTP."""
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import uuid
@@ -12,6 +11,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from pg_pool import PgPool, install_snapshot
 from siaga112.app import create_app
 from siaga112.auth.service import create_user, issue_token
 from siaga112.bootstrap import build_context
@@ -29,7 +29,73 @@ ACTORS = [
     ("viewer", "viewer", None), ("viewer_damkar", "viewer", "DAMKAR"),
     ("telephony", "integration", None),
 ]
-_counter = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """argon2 at its smallest cost for the passwords set and checked in this process.
+
+    The service's parameters (64 MiB, 3 passes, 4 lanes) cost 0.3-0.6 s of CPU per hash or
+    check on two cores, and the suite logs in and creates users several hundred times. Same
+    algorithm, library and code paths; a hash made with other parameters still verifies (they
+    are part of it). Servers the tests start as processes keep the service's parameters.
+    """
+    from argon2 import PasswordHasher
+
+    from siaga112.auth import service
+
+    real = service._hasher
+
+    class CheapHasher(PasswordHasher):
+        def check_needs_rehash(self, hash: str) -> bool:
+            # A hash the service made (a server process, a CLI command) is as current as one
+            # made here: no test sees a rehash the service would not have done.
+            return super().check_needs_rehash(hash) and real.check_needs_rehash(hash)
+
+    cheap = CheapHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service, "_hasher", cheap)
+        dummy = cheap.hash("siaga112 no such user")
+        patch.setattr(service, "_dummy_hash", lambda: dummy)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def parse_each_sop_once():
+    """Each test's context reads its SOP file and builds a classifier for its incident types;
+    parsing the YAML and building the classifier took ~0.15 s of every test's setup. Here the
+    parsed SOP is kept per file content (each test gets its own deep copy) and the classifier
+    per incident types, place names and threshold (it holds nothing but a memo of stems).
+    The service still builds its own; only this process's tests share them.
+    """
+    import copy
+
+    from siaga112 import bootstrap
+
+    real_file_sop, real_make_classifier = bootstrap.file_sop, bootstrap.make_classifier
+    sops, classifiers = {}, {}
+
+    def file_sop(settings):
+        path = Path(settings.sop_file or bootstrap.default_sop_path())
+        try:
+            key = (str(path), path.read_bytes())
+        except OSError:
+            return real_file_sop(settings)
+        if key not in sops:
+            sops[key] = real_file_sop(settings)
+        return copy.deepcopy(sops[key])
+
+    def make_classifier(settings, sop, gazetteer):
+        key = (settings.classify_threshold, tuple(sop.incident_types.values()),
+               tuple(p.name for p in gazetteer.places()))
+        if key not in classifiers:
+            classifiers[key] = real_make_classifier(settings, sop, gazetteer)
+        return classifiers[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bootstrap, "file_sop", file_sop)
+        patch.setattr(bootstrap, "make_classifier", make_classifier)
+        yield
 
 
 def _pg_url(dbname: str) -> str:
@@ -58,45 +124,63 @@ class Template:
     backend: str
     url: str
     tokens: dict[str, str]
+    pool: PgPool | None = None  # PostgreSQL: the copies handed to tests
 
 
-@pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> dict[str, Template]:
+def _make_templates(tmp_path_factory, label: str, sop_file: Path | None = None) -> dict[str, Template]:
     """One migrated, seeded template database per backend; each test gets a copy."""
     made = {}
-    sqlite_path = tmp_path_factory.mktemp("tpl") / "template.db"
+    sqlite_path = tmp_path_factory.mktemp("tpl") / f"{label}.db"
     made["sqlite"] = Template("sqlite", f"sqlite:///{sqlite_path}",
-                              _prepare_template(f"sqlite:///{sqlite_path}"))
-    name = f"siaga_tpl_{os.getpid()}"
+                              _prepare_template(f"sqlite:///{sqlite_path}", sop_file))
+    name = f"siaga_{label}_{os.getpid()}"
     try:
         _pg_admin(f"DROP DATABASE IF EXISTS {name}")
     except psycopg.OperationalError as exc:  # never skip silently: PostgreSQL is part of the suite
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
     _pg_admin(f"CREATE DATABASE {name}")
-    made["postgresql"] = Template("postgresql", _pg_url(name), _prepare_template(_pg_url(name)))
+    tokens = _prepare_template(_pg_url(name), sop_file)
+    install_snapshot(_pg_url(name))
+    made["postgresql"] = Template("postgresql", _pg_url(name), tokens,
+                                  PgPool(PG_ADMIN_URL, name, kind=f"{label}_t"))
+    return made
+
+
+def _drop_templates(made: dict[str, Template]) -> None:
+    made["postgresql"].pool.close()
+    _pg_admin(f"DROP DATABASE IF EXISTS {made['postgresql'].url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory, cheap_password_hashing) -> dict[str, Template]:
+    """One migrated, seeded template database per backend; each test gets a copy."""
+    made = _make_templates(tmp_path_factory, "tpl")
     yield made
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _drop_templates(made)
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request, templates, tmp_path) -> str:
+def _copy(tpl: Template, tmp_path: Path, request):
     """A private copy of the template database for this test."""
-    tpl = templates[request.param]
-    request.node.backend = request.param
+    request.node.backend = tpl.backend
     if tpl.backend == "sqlite":
         src = Path(tpl.url.removeprefix("sqlite:///"))
-        dst = tmp_path / "siaga112.db"
+        dst = tmp_path / src.name
         shutil.copyfile(src, dst)
         yield f"sqlite:///{dst}"
         return
     yield from _pg_copy(tpl)
 
 
+@pytest.fixture(params=BACKENDS)
+def database_url(request, templates, tmp_path) -> str:
+    """A private copy of the template database for this test."""
+    yield from _copy(templates[request.param], tmp_path, request)
+
+
 def _pg_copy(tpl: Template):
-    name = f"siaga_t_{os.getpid()}_{next(_counter)}"
-    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {tpl.url.rsplit('/', 1)[1]}")
-    yield _pg_url(name)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    url = tpl.pool.acquire()
+    yield url
+    tpl.pool.release(url)
 
 
 @pytest.fixture
@@ -237,17 +321,19 @@ def fast_sop_file(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def fast_sop_templates(tmp_path_factory, fast_sop_file, cheap_password_hashing) -> dict[str, Template]:
+    made = _make_templates(tmp_path_factory, "fast", fast_sop_file)
+    yield made
+    _drop_templates(made)
+
+
 @pytest.fixture(params=BACKENDS)
-def fast_sop_database(request, tmp_path, fast_sop_file):
+def fast_sop_database(request, tmp_path, fast_sop_templates):
     """A fresh database seeded with the fast SOP; yields (url, tokens)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/fast.db"
-        yield url, _prepare_template(url, fast_sop_file)
-        return
-    name = f"siaga_fast_{os.getpid()}_{next(_counter)}"
-    _pg_admin(f"CREATE DATABASE {name}")
-    yield _pg_url(name), _prepare_template(_pg_url(name), fast_sop_file)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    tpl = fast_sop_templates[request.param]
+    for url in _copy(tpl, tmp_path, request):
+        yield url, tpl.tokens
 
 
 CHROMIUM = os.environ.get("SIAGA112_CHROMIUM", "/usr/bin/chromium")

@@ -85,6 +85,18 @@ class SSEStream:
         raise AssertionError(f"no matching event; saw {[(e['id'], e['event']) for e in seen]}")
 
     def close(self) -> None:
+        import contextlib
+        import socket
+
+        # Closing a socket that the reader thread is blocked on neither wakes the thread nor
+        # sends a FIN: the server kept the stream open until its shutdown gave up on it, 2 s later.
+        # Shutting it down ends both at once, as closing a browser tab does.
+        network = self._response.extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=5)
         self._response.close()
         self._client.close()
 

@@ -1,6 +1,7 @@
 """Users, API tokens and who is asking: the principal every service receives."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -54,9 +55,12 @@ def create_user(conn: Connection, *, username: str, role: str, agency_code: str 
     return user_id
 
 
-# Checked against when the username does not exist, so a miss costs what a wrong password does
-# and response times do not tell which usernames exist.
-_DUMMY_HASH = _hasher.hash("siaga112 no such user")
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the username does not exist, so a miss costs what a wrong password
+    does and response times do not tell which usernames exist. Made on first use, not at import:
+    every command and server process paid 0.3-0.4 s of start-up for it."""
+    return _hasher.hash("siaga112 no such user")
 
 
 def hash_password(password: str) -> str:
@@ -71,11 +75,12 @@ def set_password(conn: Connection, user_id: int, password: str) -> None:
 
 def verify_password(conn: Connection, username: str, password: str) -> Principal | None:
     """The user if the password matches an active account, else None (rehashing old parameters)."""
+    dummy = _dummy_hash()  # before the lookup: the first login pays for it, whoever it names
     row = conn.execute(select(users).where(users.c.username == username,
                                            users.c.active.is_(True))).first()
     if row is None or not row.password_hash:
         try:
-            _hasher.verify(_DUMMY_HASH, password + "x")
+            _hasher.verify(dummy, password + "x")
         except VerificationError:
             pass
         return None

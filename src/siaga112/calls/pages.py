@@ -96,7 +96,9 @@ def history(request: Request, phone: str = "", who: Principal = Depends(_call_ta
         normalise_phone(phone)
     except ValueError as exc:
         return pages.render(request, "calls/_history.html", history=None, error=str(exc))
-    with ctx.db.transaction(write=False) as conn:
+    # A write transaction: the view is audited. A read one that writes fails with "database is
+    # locked" on SQLite when a call's webhook writes at the same moment.
+    with ctx.db.transaction() as conn:
         found = calls.caller_history(ctx, who, phone, conn=conn)
     return pages.render(request, "calls/_history.html", history=found, error=None)
 
