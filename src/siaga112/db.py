@@ -149,7 +149,10 @@ class Database:
                 yield conn
             return
         with self.engine.connect() as conn:
-            conn = conn.execution_options(siaga_write=write)
+            # A read transaction is READ ONLY on PostgreSQL (psycopg says so in its BEGIN, no
+            # extra round trip): a write slipped into one fails in every test, not by chance
+            # under load, as a deferred SQLite transaction upgrading to a write does.
+            conn = conn.execution_options(siaga_write=write, postgresql_readonly=not write)
             hooks: list[Callable[[], None]] = []
             conn.info["after_commit"] = hooks
             conn.info["tx_state"] = {}

@@ -10,7 +10,7 @@ from tests_security_helpers import API, cli, entries
 from siaga112.auth.accounts import authenticate
 from siaga112.db import utcnow
 from siaga112.errors import LoginLocked, Unauthorized
-from siaga112.models import api_tokens, login_attempts
+from siaga112.models import api_tokens, login_attempts, users
 
 PASSWORD = "rahasia-112"  # the actors' password (tests/conftest.py)
 
@@ -156,3 +156,20 @@ def test_cli_lists_and_revokes_tokens_and_disables_users(database_url, tmp_path,
     assert cli(["user", "disable", "nobody"], database_url, tmp_path).returncode == 1
     cli_entries = [(r.action, r.actor.startswith("cli")) for r in entries(ctx) if r.action in ("token.revoked", "user.disabled")]
     assert cli_entries == [("token.revoked", True), ("user.disabled", True)]
+
+
+def test_a_password_hashed_with_older_parameters_is_upgraded_at_login(ctx):
+    # After an upgrade of argon2's parameters the first login of each user rehashes the password.
+    # It used to write the new hash inside the login's read transaction: refused on PostgreSQL
+    # (read only), "database is locked" on SQLite when another write was under way: a 500.
+    from argon2 import PasswordHasher
+
+    old = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1).hash("rahasia-112")
+    with ctx.db.transaction() as conn:
+        conn.execute(update(users).where(users.c.username == "dinkes").values(password_hash=old))
+    who = authenticate(ctx, "dinkes", "rahasia-112", "10.0.0.7")
+    assert who.username == "dinkes"
+    with ctx.db.transaction(write=False) as conn:
+        stored = conn.execute(select(users.c.password_hash).where(users.c.username == "dinkes")).scalar()
+    assert stored != old and stored.startswith("$argon2")
+    assert authenticate(ctx, "dinkes", "rahasia-112", "10.0.0.7").username == "dinkes"

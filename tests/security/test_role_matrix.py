@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from matrix_helpers import (
+from matrix_helpers import (  # noqa: F401 — fixtures
     ACTORS,
     ANONYMOUS,
     PASSWORD,
@@ -24,8 +24,11 @@ from matrix_helpers import (
     SIGNED,
     VERIFY_TOKEN,
     World,
-    api_routes,  # noqa: F401  fixtures
-    )
+    api_routes,
+    everyone,
+    settings,
+    world,
+)
 from tests_security_helpers import API
 
 from siaga112.interop.signing import signed_headers

@@ -21,9 +21,13 @@ def create(actor, body, **kw):
 
 def seal_all(ctx) -> None:
     """Chain what is committed (PostgreSQL seals after commit, about once a second)."""
-    from siaga112.audit.service import seal
+    from siaga112.audit.service import CHAIN_LOCK, seal
 
     with ctx.db.transaction() as conn:
+        if conn.dialect.name == "postgresql":
+            # Wait for the server's own sealer, if it is sealing now, instead of finding the lock
+            # taken (seal() only tries it); the lock is re-entrant within this transaction.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
         assert seal(conn) is not None
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from siaga112.audit import service as audit
 from siaga112.auth import cache
 from siaga112.auth.principal import Principal
-from siaga112.auth.service import hash_password, hash_token, issue_token, verify_password
+from siaga112.auth.service import check_password, hash_password, hash_token, issue_token, store_rehash
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.errors import Conflict, Forbidden, InvalidField, LoginLocked, NotFound, Unauthorized
@@ -65,7 +65,8 @@ def authenticate(ctx: Context, username: str, password: str, remote: str | None)
     now = utcnow()
     with ctx.db.transaction(write=False) as conn:
         _check_lock(ctx, conn, username, remote, now)
-        who = verify_password(conn, username, password) if password else None
+        checked = check_password(conn, username, password) if password else None
+    who, rehash = checked if checked is not None else (None, None)
     with ctx.db.transaction() as conn:
         if who is None:
             conn.execute(insert(login_attempts).values(at=now, username=username, remote=remote,
@@ -78,6 +79,8 @@ def authenticate(ctx: Context, username: str, password: str, remote: str | None)
             conn.execute(delete(login_attempts).where(login_attempts.c.username == username,
                                                       login_attempts.c.success.is_(False)))
             who = Principal(who.user_id, who.username, who.role, who.agency_code, remote=remote)
+            if rehash is not None:
+                store_rehash(conn, who.user_id, rehash)
             audit.record(conn, who, "auth.login", "user", str(who.user_id))
     if who is None:
         log.info("login_failed", remote=remote)

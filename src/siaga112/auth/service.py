@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -73,8 +74,22 @@ def set_password(conn: Connection, user_id: int, password: str) -> None:
                  .values(password_hash=_hasher.hash(password), password_changed_at=utcnow()))
 
 
-def verify_password(conn: Connection, username: str, password: str) -> Principal | None:
-    """The user if the password matches an active account, else None (rehashing old parameters)."""
+@dataclass(frozen=True)
+class Rehash:
+    """A password hash made with today's argon2 parameters, to replace `old`."""
+
+    old: str
+    new: str
+
+
+def check_password(conn: Connection, username: str,
+                   password: str) -> tuple[Principal, Rehash | None] | None:
+    """The user if the password matches an active account, with a new hash of it when the stored
+    one was made with older argon2 parameters (store it with `store_rehash`); None otherwise.
+
+    Reads only: the caller may hold a read transaction, and the hash is made here, outside any
+    write transaction (a write held through an argon2 hash would stall every other writer).
+    """
     dummy = _dummy_hash()  # before the lookup: the first login pays for it, whoever it names
     row = conn.execute(select(users).where(users.c.username == username,
                                            users.c.active.is_(True))).first()
@@ -88,10 +103,21 @@ def verify_password(conn: Connection, username: str, password: str) -> Principal
         _hasher.verify(row.password_hash, password)
     except VerificationError:
         return None
-    if _hasher.check_needs_rehash(row.password_hash):
-        conn.execute(update(users).where(users.c.id == row.id)
-                     .values(password_hash=_hasher.hash(password)))
-    return Principal(row.id, row.username, row.role, row.agency_code)
+    rehash = (Rehash(row.password_hash, _hasher.hash(password))
+              if _hasher.check_needs_rehash(row.password_hash) else None)
+    return Principal(row.id, row.username, row.role, row.agency_code), rehash
+
+
+def store_rehash(conn: Connection, user_id: int, rehash: Rehash) -> None:
+    """Replace the old-parameter hash, unless the password changed meanwhile."""
+    conn.execute(update(users).where(users.c.id == user_id, users.c.password_hash == rehash.old)
+                 .values(password_hash=rehash.new))
+
+
+def verify_password(conn: Connection, username: str, password: str) -> Principal | None:
+    """The user if the password matches an active account, else None."""
+    checked = check_password(conn, username, password)
+    return None if checked is None else checked[0]
 
 
 def issue_token(conn: Connection, *, username: str, name: str | None = None,
