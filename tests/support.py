@@ -109,7 +109,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _raise_priority() -> None:
+def raise_priority() -> None:
+    """For a child process (`preexec_fn`): run ahead of the machine's other work, where allowed."""
     import os
 
     try:
@@ -140,7 +141,7 @@ def start_server(url: str, tmp_path, workers: int = 1, env: dict | None = None,
     siaga112 = str(Path(sys.executable).parent / "siaga112")
     proc = subprocess.Popen([siaga112, "serve", "--port", str(port), "--workers", str(workers)],
                             env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, preexec_fn=_raise_priority if high_priority else None)
+                            stderr=subprocess.PIPE, preexec_fn=raise_priority if high_priority else None)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
