@@ -56,6 +56,8 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
         itype=itype, mine=mine, recommended=recommended, call_signs=call_signs,
         sop=ctx.sop, commander=commands(who), now=utcnow(),
         progress_moves=progress_moves(mine.status) if mine is not None else (),
+        completing_needs_reason=mine is not None and dispatch.completing_needs_reason(
+            incident.priority, mine),
         # A unit's dispatch moves an incident to dispatched; by hand, the other legal moves.
         status_choices=[s for s in IncidentStatus if s in INCIDENT_MOVES[incident.status]
                         and s != IncidentStatus.DISPATCHED],

@@ -51,6 +51,78 @@
     else target.click();
   });
 
+  // ---- irreversible steps: no stray click, always a question -----------------------------------
+  // Buttons marked data-irreversible (complete, decline, out of service, incident status) sit
+  // apart, ignore a pointer click within half a second of their region being redrawn (a click
+  // meant for the button that was there), and ask first (htmx:confirm below).
+  const GUARD_MS = 500;
+  // When each region last changed: the pane a swap landed in (a refreshed queue shifts the unit
+  // board below it; a refreshed panel moves its own buttons), or the confirmation dialog.
+  const changedAt = new WeakMap();
+  function regionOf(el) { return el.closest("#confirm-dialog") || el.closest(".pane") || body; }
+  function layoutChanged(el) {
+    const region = regionOf(el);
+    changedAt.set(region, performance.now());
+    region.dataset.guarded = "1";
+    clearTimeout(region._guardTimer);
+    region._guardTimer = setTimeout(() => { delete region.dataset.guarded; }, GUARD_MS);
+  }
+  function tooSoon(el) { return performance.now() - (changedAt.get(regionOf(el)) || -1e9) < GUARD_MS; }
+  document.addEventListener("htmx:afterSwap", ev => { if (ev.target && ev.target.closest) layoutChanged(ev.target); });
+  document.addEventListener("click", ev => {
+    const btn = ev.target.closest && ev.target.closest("button");
+    // detail 0: a click made by a shortcut key, not a pointer landing on a moved layout.
+    if (!btn || ev.detail === 0 || !tooSoon(btn)) return;
+    if (!btn.hasAttribute("data-irreversible") && !btn.closest("#confirm-dialog")) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    const dialog = document.getElementById("confirm-dialog");
+    if (dialog) toast(dialog.dataset.tooFast, true);
+  }, true);
+
+  function askConfirm(form) {
+    const dialog = document.getElementById("confirm-dialog");
+    if (!dialog || !dialog.showModal) return Promise.resolve(window.confirm(form.dataset.confirm));
+    const reasonName = form.dataset.confirmReason;
+    const reasonBox = document.getElementById("confirm-reason-box"), reason = document.getElementById("confirm-reason");
+    document.getElementById("confirm-question").textContent = form.dataset.confirm;
+    document.getElementById("confirm-reason-label").textContent = form.dataset.confirmReasonLabel || "";
+    reasonBox.hidden = !reasonName;
+    reason.value = "";
+    reason.classList.remove("invalid");
+    dialog.returnValue = "";
+    dialog.showModal();
+    layoutChanged(dialog);
+    (reasonName ? reason : document.getElementById("confirm-cancel")).focus();
+    return new Promise(resolve => {
+      dialog.addEventListener("close", () => {
+        if (dialog.returnValue !== "ok") return resolve(false);
+        if (reasonName) {
+          const input = form.querySelector(`[name="${reasonName}"]`);
+          if (input) input.value = reason.value.trim();
+        }
+        resolve(true);
+      }, { once: true });
+    });
+  }
+  document.addEventListener("click", ev => {
+    // A required reason: the dialog stays open until one is written.
+    if (!ev.target.closest || !ev.target.closest("#confirm-ok")) return;
+    const box = document.getElementById("confirm-reason-box"), reason = document.getElementById("confirm-reason");
+    if (!box.hidden && reason.value.trim().length < 3) {
+      ev.preventDefault();
+      reason.classList.add("invalid");
+      reason.focus();
+      toast(document.getElementById("confirm-dialog").dataset.reasonMissing, true);
+    }
+  });
+  document.addEventListener("htmx:confirm", ev => {
+    const form = ev.detail.elt && ev.detail.elt.closest ? ev.detail.elt.closest("[data-confirm]") : null;
+    if (!form) return;
+    ev.preventDefault();
+    askConfirm(form).then(ok => { if (ok) ev.detail.issueRequest(true); });
+  });
+
   // ---- countdowns to deadlines: <span data-due="ISO"> ------------------------------------
   function tickCountdowns() {
     const now = Date.now();

@@ -1,0 +1,78 @@
+"""Consoles under stress (issue 12), in a real Chromium: what a tired operator's double click,
+a lookup still running, or a dropped network must never do."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.timeout(180)
+API = "/api/v1"
+
+
+def _assignment(actors, incident_id: str, agency: str) -> dict:
+    incident = actors["commander"].get(f"{API}/incidents/{incident_id}").json()
+    return next(a for a in incident["assignments"] if a["agency_code"] == agency)
+
+
+def _centre(page, selector: str) -> tuple[float, float]:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not on screen"
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+# ------------------------------------------------------------------ (a) the double click
+
+def test_a_double_click_on_acknowledge_never_completes_a_p1_fire(screen, actors, incident_body):
+    fire = actors["call_taker"].post(f"{API}/incidents", json=incident_body(priority=1)).json()
+    d = screen("damkar")
+    p = d.page
+    p.click(f"[data-queue-ticket='{fire['ticket']}']")
+    panel = f"[data-ticket='{fire['ticket']}']"
+    p.wait_for_selector(f"{panel} button[data-key='Alt+KeyA']")
+    x, y = _centre(p, f"{panel} button[data-key='Alt+KeyA']")
+    # The first click acknowledges; the second lands where "Terima" was, the moment the panel
+    # has been redrawn (a double click is two clicks ~150 ms apart; the swap takes less).
+    p.mouse.click(x, y)
+    p.wait_for_selector(f"{panel} .selected .status-acknowledged")
+    p.mouse.click(x, y)
+    expect(p.locator("#confirm-dialog")).not_to_be_visible()
+    assert _assignment(actors, fire["id"], "DAMKAR")["status"] == "acknowledged"
+    d.shot("after-double-click")
+
+    # Completing on purpose asks, and for a P1 lead that never sent a unit, asks why.
+    p.wait_for_selector("#detail:not([data-guarded])")
+    p.click(f"{panel} button[data-finish]")
+    dialog = p.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(p.locator("#confirm-reason-box")).to_be_visible()
+    d.shot("confirm-completion")
+    p.wait_for_selector("#confirm-dialog:not([data-guarded])")
+    p.click("#confirm-ok")  # no reason yet: the dialog stays
+    expect(dialog).to_be_visible()
+    p.fill("#confirm-reason", "api dipadamkan warga sebelum unit berangkat")
+    p.click("#confirm-ok")
+    p.wait_for_selector(f"{panel} .selected .status-completed")
+    assert _assignment(actors, fire["id"], "DAMKAR")["status"] == "completed"
+    # ... and the command centre is told.
+    flagged = actors["commander"].get(f"{API}/incidents", params={"attention": "true"}).json()
+    assert fire["id"] in [i["id"] for i in flagged["items"]]
+    assert not d.errors, d.errors
+
+
+def test_cancelling_the_question_changes_nothing(screen, actors, incident_body):
+    fire = actors["call_taker"].post(f"{API}/incidents", json=incident_body(priority=1)).json()
+    url = f"{API}/incidents/{fire['id']}/assignments/DAMKAR"
+    assert actors["damkar"].post(f"{url}/acknowledge").status_code == 200
+    d = screen("damkar")
+    p = d.page
+    p.click(f"[data-queue-ticket='{fire['ticket']}']")
+    p.wait_for_selector("#detail button[data-finish]")
+    p.wait_for_selector("#detail:not([data-guarded])")
+    p.click("#detail button[data-finish]")
+    expect(p.locator("#confirm-dialog")).to_be_visible()
+    # The reason box has the focus: a stray Enter only writes a new line; Escape cancels.
+    p.keyboard.press("Enter")
+    expect(p.locator("#confirm-dialog")).to_be_visible()
+    p.keyboard.press("Escape")
+    expect(p.locator("#confirm-dialog")).not_to_be_visible()
+    assert _assignment(actors, fire["id"], "DAMKAR")["status"] == "acknowledged"
