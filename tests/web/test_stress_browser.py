@@ -76,3 +76,35 @@ def test_cancelling_the_question_changes_nothing(screen, actors, incident_body):
     p.keyboard.press("Escape")
     expect(p.locator("#confirm-dialog")).not_to_be_visible()
     assert _assignment(actors, fire["id"], "DAMKAR")["status"] == "acknowledged"
+
+
+# ------------------------------------------------------------------ (b) the ticket to read out
+
+def test_the_ticket_card_always_belongs_to_the_call_just_handled(screen, actors, incident_body):
+    from test_browser import _new_call
+
+    earlier = actors["call_taker"].post(f"{API}/incidents", json=incident_body()).json()
+    ct = screen("call_taker")
+    p = ct.page
+    own = _new_call(ct, phone="081234500002", description="rumah terbakar api sudah besar", desa="petung")
+    assert own != earlier["ticket"]
+
+    # A second caller reports the earlier fire and is linked with Alt+1: its ticket is read out.
+    p.keyboard.press("Alt+KeyN")
+    p.keyboard.type("081234500003")
+    p.fill("#lon", str(incident_body()["location"]["lon"]))
+    p.fill("#lat", str(incident_body()["location"]["lat"]))
+    p.keyboard.press("Tab")
+    p.wait_for_selector(f"#duplicates li:has-text('{earlier['ticket']}') [data-key='Alt+Digit1']")
+    p.keyboard.press("Alt+Digit1")
+    expect(p.locator("#ticket")).to_have_text(earlier["ticket"])
+    ct.shot("linked-caller-ticket")
+
+    # A prank and a silent call afterwards: no ticket at all.
+    for key, phone in (("Alt+KeyP", "081234500004"), ("Alt+KeyS", "081234500005")):
+        p.keyboard.press("Alt+KeyN")
+        p.keyboard.type(phone)
+        p.keyboard.press(key)
+        expect(p.locator("#ticket")).to_have_count(0)
+        expect(p.locator("#phone")).to_have_value("")
+    assert not ct.errors, ct.errors
