@@ -108,3 +108,116 @@ def test_the_ticket_card_always_belongs_to_the_call_just_handled(screen, actors,
         expect(p.locator("#ticket")).to_have_count(0)
         expect(p.locator("#phone")).to_have_value("")
     assert not ct.errors, ct.errors
+
+
+# ------------------------------------------------------------------ (c) Ctrl+Enter during lookups
+
+def _wait_until(page, condition, what: str, timeout: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(25)
+
+
+def _incidents_described(actors, text: str) -> list[dict]:
+    page = actors["commander"].get(f"{API}/incidents", params={"limit": 100}).json()
+    return [i for i in page["items"] if i.get("description") == text]
+
+
+def test_ctrl_enter_while_a_lookup_runs_is_queued_shown_and_saved(screen, actors):
+    ct = screen("call_taker")
+    p = ct.page
+    held = []
+    # The type suggestion is slow today: hold every answer until the test lets it go.
+    p.route("**/konsol/panggilan/saran", lambda route: held.append(route))
+    p.keyboard.press("Alt+KeyN")
+    p.keyboard.type("081234500006")
+    p.keyboard.press("Alt+KeyJ")
+    p.keyboard.type("Jl. Provinsi km 9, dekat masjid")
+    description = "pohon tumbang menutup jalan provinsi km 9"
+    p.keyboard.press("Alt+KeyD")
+    p.keyboard.type(description)
+    _wait_until(p, lambda: held, "the suggestion lookup to start")
+    p.keyboard.press("Control+Enter")
+    expect(p.locator("#save-queued")).to_be_visible()  # the key was taken, and it says so
+    ct.shot("save-queued")
+    for route in held:
+        route.continue_()
+    p.unroute("**/konsol/panggilan/saran")
+    p.wait_for_selector("#ticket")
+    expect(p.locator("#save-queued")).to_be_hidden()
+    assert len(_incidents_described(actors, description)) == 1
+    assert not ct.errors, ct.errors
+
+
+def test_ctrl_enter_saves_what_is_typed_when_a_lookup_never_ends(screen, actors):
+    ct = screen("call_taker")
+    p = ct.page
+    held = []
+    p.route("**/konsol/panggilan/saran", lambda route: held.append(route))
+    p.keyboard.press("Alt+KeyJ")
+    p.keyboard.type("Jl. Propinsi km 3")
+    description = "kabel listrik putus menjuntai ke jalan"
+    p.keyboard.press("Alt+KeyD")
+    p.keyboard.type(description)
+    _wait_until(p, lambda: held, "the suggestion lookup to start")
+    p.keyboard.press("Control+Enter")
+    p.wait_for_selector("#ticket", timeout=5000)
+    assert len(_incidents_described(actors, description)) == 1
+    for route in held:
+        route.abort()
+
+
+# ------------------------------------------------------------------ (d) offline
+
+def test_offline_banner_and_calls_kept_in_the_browser_then_sent_once(screen, actors):
+    import time
+
+    ct = screen("call_taker")
+    p = ct.page
+    p.wait_for_selector("body[data-live-state=open]")
+    cut = time.monotonic()
+    ct.context.set_offline(True)
+    p.wait_for_selector("#offline-banner:not([hidden])", timeout=3000)
+    assert time.monotonic() - cut < 3.0
+    ct.shot("offline")
+    texts = ["rumah roboh tertimpa pohon, offline satu", "banjir masuk rumah warga, offline dua"]
+    for n, text in enumerate(texts):
+        p.keyboard.press("Alt+KeyN")
+        p.keyboard.type(f"08123450001{n}")
+        p.keyboard.press("Alt+KeyJ")
+        p.keyboard.type(f"Jl. Nipah-Nipah RT 0{n + 1}")
+        p.keyboard.press("Alt+KeyD")
+        p.keyboard.type(text)
+        p.keyboard.press("Control+Enter")
+        expect(p.locator("#outbox-count")).to_have_text(str(n + 1))
+    expect(p.locator("#outbox")).to_be_visible()
+    ct.shot("offline-outbox")
+    assert all(not _incidents_described(actors, t) for t in texts)
+
+    ct.context.set_offline(False)
+    p.wait_for_selector("#offline-banner[hidden]", state="attached", timeout=5000)
+    expect(p.locator("#outbox")).to_be_hidden(timeout=10000)
+    assert [len(_incidents_described(actors, t)) for t in texts] == [1, 1]
+    # A reload (the page opened again later) finds nothing left to send, and sends nothing twice.
+    p.reload()
+    p.wait_for_selector("body[data-outbox='0']", state="attached")
+    assert [len(_incidents_described(actors, t)) for t in texts] == [1, 1]
+
+
+def test_offline_actions_are_refused_on_the_spot_and_countdowns_look_stale(screen, actors, incident_body):
+    fire = actors["call_taker"].post(f"{API}/incidents", json=incident_body(priority=1)).json()
+    d = screen("damkar")
+    p = d.page
+    p.click(f"[data-queue-ticket='{fire['ticket']}']")
+    p.wait_for_selector("#detail button[data-key='Alt+KeyA']")
+    d.context.set_offline(True)
+    p.wait_for_selector("#offline-banner:not([hidden])", timeout=3000)
+    p.keyboard.press("Alt+KeyA")
+    expect(p.locator("#toast")).to_be_visible()
+    d.shot("offline-dispatcher")
+    d.context.set_offline(False)
+    p.wait_for_selector("#offline-banner[hidden]", state="attached", timeout=5000)
+    assert _assignment(actors, fire["id"], "DAMKAR")["status"] == "pending"
