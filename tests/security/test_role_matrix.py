@@ -67,8 +67,9 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/api/v1/incidents"): ("get", rule(200)),
     ("POST", "/api/v1/incidents"): ("create", CREATORS),
     ("GET", "/api/v1/incidents/{incident_id}"): ("get", rule(200, **SEES_INCIDENT)),
+    # Only the lead agency (DAMKAR) or the command centre resolves; PLN supports the fire.
     ("POST", "/api/v1/incidents/{incident_id}/status"): (
-        "resolve", rule(403, admin=200, call_taker=200, commander=200, damkar=200, pln=200,
+        "resolve", rule(403, admin=200, call_taker=200, commander=200, damkar=200,
                         **SEES_INCIDENT)),
     ("POST", "/api/v1/incidents/{incident_id}/notes"): (
         "note", rule(201, viewer=403, viewer_damkar=403, viewer_dlh=403, telephony=403,

@@ -195,14 +195,25 @@ def require_support_requester(who: Principal) -> None:
         raise _refuse(who, "request support")
 
 
-def require_incident_status_change(who: Principal, new_status: str, own_status: str | None) -> None:
-    """Staff make any legal move; an agency still working on it may report on scene or resolved."""
+def may_resolve_incident(who: Principal, own_role: str | None) -> bool:
+    """Resolving ends everyone's work on the incident (and frees their units): the command
+    centre, or the lead agency; never a support agency."""
+    return is_staff(who) or (who.role == Role.DISPATCHER and own_role == "lead")
+
+
+def require_incident_status_change(who: Principal, new_status: str, own_status: str | None,
+                                   own_role: str | None = None) -> None:
+    """Staff make any legal move; an agency still working on it may report on scene, and its
+    lead may resolve it."""
     if is_staff(who):
         return
     if who.role != Role.DISPATCHER or new_status not in _AGENCY_INCIDENT_MOVES:
         raise Forbidden(f"role {who.role} may not set an incident {new_status}")
     if own_status in (None, "declined", "cancelled"):
         raise Forbidden(f"{who.agency_code} no longer works on this incident")
+    if new_status == IncidentStatus.RESOLVED and not may_resolve_incident(who, own_role):
+        raise Forbidden(f"{who.agency_code} supports this incident; only the lead agency or the "
+                        "command centre may resolve it")
 
 
 def require_position_reporter(who: Principal) -> None:

@@ -5,7 +5,7 @@ import json
 import uuid
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import FormData
 
 from siaga112.auth.permissions import is_staff
@@ -174,6 +174,7 @@ def record_outcome(request: Request, who: Principal = Depends(_call_taker),
         fields["transferred_to"] = None
     outcome = {"outcome": fields["outcome"], "transferred_to": fields["transferred_to"],
                "note": fields["note"]}
+    linked = None
     with ctx.db.transaction() as conn:
         if fields["report_id"]:
             # A citizen report: a duplicate joins the incident, anything else closes it.
@@ -192,10 +193,17 @@ def record_outcome(request: Request, who: Principal = Depends(_call_taker),
             calls.record_call(ctx, who, build(CallCreate, {
                 **outcome, "channel": fields["channel"] or "call", "caller": _caller(form),
                 "incident_id": fields["incident_id"]}), conn=conn)
+        if fields["outcome"] == "duplicate" and fields["incident_id"]:
+            linked = reads.get_incident(ctx, who, fields["incident_id"], conn=conn)
     label = dict((o, label) for o, _, label in OUTCOMES).get(fields["outcome"] or "", "Duplikat")
     pages = pages_of(request)
     message = pages.gettext(request, "Panggilan dicatat") + f": {pages.gettext(request, label)}"
-    return Response(status_code=204, headers=_saved(message, outcome=fields["outcome"]))
+    # The "read this ticket" card always belongs to the call just handled: the linked incident's
+    # ticket for a second caller, and nothing for a prank, a silent call or a transfer. The form
+    # is cleared after the card is swapped in (the link button itself lives in the cleared part).
+    response = pages.render(request, "calls/_linked.html", incident=linked)
+    response.headers["HX-Trigger-After-Swap"] = _saved(message, outcome=fields["outcome"])["HX-Trigger"]
+    return response
 
 
 @router.post("/insiden")

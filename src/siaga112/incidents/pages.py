@@ -20,7 +20,14 @@ from siaga112.incidents import overview as ov
 from siaga112.incidents import reads
 from siaga112.incidents import service as incidents
 from siaga112.incidents.schemas import DeclineBody, NoteCreate, ProgressBody, RerouteBody, StatusChange, SupportRequest
-from siaga112.models.status import AWAITING_ASSIGNMENT, INCIDENT_MOVES, AssignmentStatus, IncidentStatus, progress_moves
+from siaga112.models.status import (
+    ACTIVE_ASSIGNMENT,
+    AWAITING_ASSIGNMENT,
+    INCIDENT_MOVES,
+    AssignmentStatus,
+    IncidentStatus,
+    progress_moves,
+)
 from siaga112.sop.checklist import steps_for
 from siaga112.units import service as units
 from siaga112.web.deps import page_principal
@@ -56,6 +63,10 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
         itype=itype, mine=mine, recommended=recommended, call_signs=call_signs,
         sop=ctx.sop, commander=commands(who), now=utcnow(),
         progress_moves=progress_moves(mine.status) if mine is not None else (),
+        # Resolving or cancelling ends their work too: the question names them.
+        still_working=[a.agency_code for a in incident.assignments if a.status in ACTIVE_ASSIGNMENT],
+        completing_needs_reason=mine is not None and dispatch.completing_needs_reason(
+            incident.priority, mine),
         # A unit's dispatch moves an incident to dispatched; by hand, the other legal moves.
         status_choices=[s for s in IncidentStatus if s in INCIDENT_MOVES[incident.status]
                         and s != IncidentStatus.DISPATCHED],
