@@ -129,10 +129,10 @@ def test_disabling_a_user_ends_their_session_at_once(admin_console, login, actor
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert damkar.client.post("/login", data={"username": "damkar", "password": "rahasia-112"}
                               ).status_code == 401
-    # The API token is refused while the account is disabled, but it is not revoked.
+    # The API token was revoked with the disable: enabling the account again does not revive it.
     assert actors["damkar"].get(f"{API}/units").status_code == 401
     assert admin_console.post(f"/konsol/admin/pengguna/{uid}/aktifkan").status_code == 200
-    assert actors["damkar"].get(f"{API}/units").status_code == 200
+    assert actors["damkar"].get(f"{API}/units").status_code == 401
     # The ended session stays ended: enabling does not bring an old cookie back.
     assert damkar.get("/konsol/dinas").status_code == 303
 

@@ -16,11 +16,10 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from siaga112.admin.schemas import AgencyUpdate, IncidentTypeUpdate, PriorityUpdate, UserChange, UserCreate
 from siaga112.audit import service as audit
-from siaga112.auth.accounts import revoke_everywhere
+from siaga112.auth.accounts import end_access, rescope
 from siaga112.auth.permissions import administrator_accounts, is_admin_role, require_admin, role_needs_agency
 from siaga112.auth.principal import Principal
 from siaga112.auth.service import create_user, set_password
-from siaga112.auth.sessions import end_user_sessions
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.errors import Conflict, DomainError, InvalidField, NotFound
@@ -410,7 +409,8 @@ def create_account(ctx: Context, who: Principal, data: UserCreate, *,
 
 def change_user(ctx: Context, who: Principal, user_id: int, data: UserChange, *,
                 conn: Connection) -> bool:
-    """Change a user's name, role or agency; it applies from the user's next request."""
+    """Change a user's name, role or agency; it applies from the user's next request, and
+    their open event streams close at once (they reconnect with the new scope)."""
     _require_admin(who)
     row = _locked_user(conn, user_id)
     before = {"full_name": row.full_name, "role": row.role, "agency_code": row.agency_code}
@@ -422,6 +422,8 @@ def change_user(ctx: Context, who: Principal, user_id: int, data: UserChange, *,
     _keep_an_admin(conn, who, row, losing_admin=is_admin_role(row.role) and not is_admin_role(data.role)
                    and bool(row.active))
     conn.execute(update(users).where(users.c.id == user_id).values(**after))
+    if after["role"] != before["role"] or after["agency_code"] != before["agency_code"]:
+        rescope(ctx, conn, user_id)
     b, a = _changed(before, after)
     record_admin_change(conn, who, "user.updated", "user", row.username, before=b, after=a)
     return True
@@ -431,8 +433,8 @@ def set_user_active(ctx: Context, who: Principal, user_id: int, active: bool, *,
                     conn: Connection) -> int | None:
     """Enable or disable a user; disabling ends their sessions. Returns sessions ended (None: no-op).
 
-    A disabled user's API tokens stop working (every token lookup checks the account) but are not
-    revoked: enabling the user again brings them back.
+    Disabling revokes the user's API tokens and ends their sessions for good: enabling the
+    user again brings none of them back (they log in anew; tokens are issued anew).
     """
     _require_admin(who)
     row = _locked_user(conn, user_id)
@@ -443,11 +445,8 @@ def set_user_active(ctx: Context, who: Principal, user_id: int, active: bool, *,
                  .values(active=active, disabled_at=None if active else utcnow()))
     ended = 0
     if not active:
-        ended = end_user_sessions(conn, user_id)
-        # Cached principals go now; other processes and open event streams follow the event.
-        revoke_everywhere(ctx, conn, user_id=user_id)
-    note = None if active else (f"{ended} open session(s) ended; API tokens refused while "
-                                "disabled, not revoked")
+        ended = end_access(ctx, conn, user_id, tokens=True)
+    note = None if active else f"{ended} open session(s) ended; API tokens revoked"
     record_admin_change(conn, who, "user.enabled" if active else "user.disabled", "user",
                         row.username, before={"active": not active}, after={"active": active},
                         note=note)
@@ -461,9 +460,9 @@ def reset_password(ctx: Context, who: Principal, user_id: int, *,
     row = _locked_user(conn, user_id)
     password = new_password()
     set_password(conn, user_id, password)
-    ended = end_user_sessions(conn, user_id)
-    revoke_everywhere(ctx, conn, user_id=user_id)
+    ended = end_access(ctx, conn, user_id, tokens=True)
     record_admin_change(conn, who, "user.password_reset", "user", row.username,
-                        note=f"new password generated and shown once; {ended} open session(s) ended")
+                        note=f"new password generated and shown once; {ended} open session(s) "
+                             "ended; API tokens revoked")
     return password, ended
 

@@ -16,6 +16,7 @@ from siaga112.audit import service as audit
 from siaga112.auth import cache
 from siaga112.auth.principal import Principal
 from siaga112.auth.service import check_password, hash_password, hash_token, issue_token, store_rehash
+from siaga112.auth.sessions import end_user_sessions
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.errors import Conflict, Forbidden, InvalidField, LoginLocked, NotFound, Unauthorized
@@ -109,13 +110,36 @@ def revoke_everywhere(ctx: Context, conn: Connection, *, user_id: int | None = N
     record_event(conn, ctx.db, AuthRevoked(user_id=user_id, token_id=token_id))
 
 
+def end_access(ctx: Context, conn: Connection, user_id: int, *, tokens: bool) -> int:
+    """End everything a user holds: sessions, open event streams, cached principals and, with
+    `tokens`, API tokens (revoked for good: enabling the account again or a new password brings
+    none of them back). Returns how many sessions ended."""
+    ended = end_user_sessions(conn, user_id)
+    if tokens:
+        conn.execute(update(api_tokens).where(api_tokens.c.user_id == user_id,
+                                              api_tokens.c.revoked_at.is_(None))
+                     .values(revoked_at=utcnow()))
+    revoke_everywhere(ctx, conn, user_id=user_id)
+    return ended
+
+
+def rescope(ctx: Context, conn: Connection, user_id: int) -> None:
+    """The user's role or agency changed: open streams close (the browser reconnects and gets
+    the new scope) and cached principals are dropped; sessions and tokens carry on."""
+    revoke_everywhere(ctx, conn, user_id=user_id)
+
+
 def change_password(ctx: Context, who: Principal, current: str, new: str) -> None:
-    """The user's own change: the current password is checked (and throttled) like a login."""
+    """The user's own change: the current password is checked (and throttled) like a login.
+
+    Sessions opened before it end (users.password_changed_at) and so do open event streams;
+    the user's own API tokens stay (an administrator's reset revokes them)."""
     authenticate(ctx, who.username, current, who.remote)
     _check_new_password(who.username, new)
     with ctx.db.transaction() as conn:
         conn.execute(update(users).where(users.c.id == who.user_id)
                      .values(password_hash=hash_password(new), password_changed_at=utcnow()))
+        revoke_everywhere(ctx, conn, user_id=who.user_id)
         audit.record(conn, who, "user.password_changed", "user", str(who.user_id))
 
 
@@ -127,12 +151,15 @@ def set_password(ctx: Context, who: Principal, username: str, new: str, *, conn:
     _check_new_password(username, new)
     conn.execute(update(users).where(users.c.id == row.id)
                  .values(password_hash=hash_password(new), password_changed_at=utcnow()))
+    # A reset is for a forgotten or leaked password: whatever was opened with the old one ends.
+    end_access(ctx, conn, row.id, tokens=True)
     audit.record(conn, who, "user.password_set", "user", str(row.id), detail={"username": username})
 
 
 def set_active(ctx: Context, who: Principal | None, username: str, active: bool, *,
                conn: Connection, actor: str | None = None) -> dict[str, Any]:
-    """Disable (or enable again) an account; a disabled user's tokens stop working at once."""
+    """Disable (or enable again) an account; a disabled user's sessions and tokens end at once
+    and for good, so enabling it again revives none of them."""
     if who is not None and who.role != "admin":
         raise Forbidden("only an administrator may disable or enable users")
     row = _user_row(conn, username)
@@ -142,7 +169,7 @@ def set_active(ctx: Context, who: Principal | None, username: str, active: bool,
     conn.execute(update(users).where(users.c.id == row.id).values(
         active=active, disabled_at=None if active else now))
     if not active:
-        revoke_everywhere(ctx, conn, user_id=row.id)
+        end_access(ctx, conn, row.id, tokens=True)
     audit.record(conn, who, "user.enabled" if active else "user.disabled", "user", str(row.id),
                  detail={"username": username}, actor=actor)
     return {"username": username, "active": active}

@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 
 from siaga112.auth.principal import Principal, Role
 from siaga112.errors import Forbidden, NotFound
 from siaga112.models import assignments, incidents, users
-from siaga112.models.status import IncidentStatus
+from siaga112.models.status import AssignmentStatus, IncidentStatus
 
 _STAFF = frozenset({Role.ADMIN, Role.COMMANDER, Role.CALL_TAKER})
 _COMMAND = frozenset({Role.COMMANDER, Role.ADMIN})
@@ -77,7 +77,34 @@ def readable_incidents(who: Principal) -> ColumnElement[bool]:
         return incidents.c.id.is_(None)
     return exists(select(assignments.c.id).where(
         assignments.c.incident_id == incidents.c.id,
-        assignments.c.agency_code == who.agency_code))
+        assignments.c.agency_code == who.agency_code, follows_incident()))
+
+
+def follows_incident() -> ColumnElement[bool]:
+    """WHERE clause over `assignments` (joined to `incidents`): the agency still takes part.
+
+    A re-route that cancels an agency's assignment takes the incident away from it (no caller,
+    no events, no notes); an assignment cancelled together with the whole incident keeps it,
+    so the agency sees that the incident was called off.
+    """
+    return or_(assignments.c.status != AssignmentStatus.CANCELLED,
+               and_(incidents.c.status == IncidentStatus.CANCELLED,
+                    incidents.c.closed_at.is_not(None),
+                    assignments.c.updated_at >= incidents.c.closed_at))
+
+
+def follows(incident: Any, assignment: Any) -> bool:
+    """`follows_incident` for rows in hand: whether the assignment's agency still sees it."""
+    if assignment.status != AssignmentStatus.CANCELLED:
+        return True
+    return (incident.status == IncidentStatus.CANCELLED and incident.closed_at is not None
+            and assignment.updated_at >= incident.closed_at)
+
+
+def event_agencies(incident: Any, assignments_of_incident: Iterable[Any]) -> set[str]:
+    """Agencies whose streams carry the incident's events: those still taking part (staff see
+    every event anyway; the command agency's own dispatchers see what is assigned to them)."""
+    return {a.agency_code for a in assignments_of_incident if follows(incident, a)}
 
 
 def sees_caller(who: Principal, agency_roles: dict[str, str]) -> bool:
@@ -126,6 +153,11 @@ def event_audience(who: Principal) -> str | None:
     if who.role == Role.INTEGRATION or not who.agency_code:
         return None
     return who.agency_code
+
+
+def same_scope(before: Principal, now: Principal) -> bool:
+    """Whether a stream opened as `before` may go on for the account as it `now` stands."""
+    return (before.role, before.agency_code, before.scope) == (now.role, now.agency_code, now.scope)
 
 
 # ------------------------------------------------------------------ doing

@@ -211,11 +211,13 @@ def create_incident(request: Request, who: Principal = Depends(_call_taker),
                     ctx: Context = Depends(get_ctx), form: FormData = Depends(posted_form)):
     """An emergency: the incident is created, routed and its ticket shown to read out."""
     f = blank_to_none(form, "channel", "description", "type_code", "priority", "lat", "lon",
-                      "address", "desa_code", "form_key", "call_session_id", "report_id")
+                      "address", "desa_code", "form_key", "call_session_id", "report_id",
+                      "notify_caller")
     location = {"lat": f["lat"], "lon": f["lon"], "address": f["address"], "desa_code": f["desa_code"]}
     body = build(IncidentCreate, {
         "channel": f["channel"] or "call", "caller": _caller(form), "description": f["description"],
-        "type_code": f["type_code"], "priority": f["priority"], "location": location})
+        "type_code": f["type_code"], "priority": f["priority"], "location": location,
+        "notify_caller": f["notify_caller"]})
     # The form's own key makes a double Ctrl+Enter (or a retry after a timeout) one incident.
     key = f"console:{f['form_key']}" if f["form_key"] else None
     created = True

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from siaga112.auth.permissions import follows
 from siaga112.context import Context
 from siaga112.db import inserted_id
 from siaga112.errors import NotFound
@@ -32,13 +33,14 @@ def assignment_of(conn: Connection, incident_id: str, agency_code: str) -> Any:
 def assignment_event(ctx: Context, incident: Any, assignment: Any,
                      payload: type[AssignmentChange], *, at: datetime, **extra: Any) -> Event:
     """The event for a change of `assignment` (as it now stands) on `incident`: seen by that
-    agency and the command centre."""
+    agency while it takes part, and by the command centre."""
     return event_of(payload(
         incident_id=incident.id, ticket=incident.ticket, agency_code=assignment.agency_code,
         role=assignment.role, status=assignment.status, priority=incident.priority,
         type_code=incident.type_code, unit_id=assignment.unit_id,
         ack_due_at=assignment.ack_due_at, at=at, **extra),
-        incident_id=incident.id, agencies={assignment.agency_code, ctx.sop.command_agency})
+        incident_id=incident.id,
+        agencies={assignment.agency_code} if follows(incident, assignment) else set())
 
 
 def announce_assignment(ctx: Context, conn: Connection, incident: Any, assignment_id: int,

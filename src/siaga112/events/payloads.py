@@ -354,9 +354,9 @@ def events_markdown() -> str:
 
 
 _AUDIENCE = {
-    "incident": "staff, the agencies assigned and the command agency",
-    "assignment": "staff, that agency and the command agency",
-    "unit": "staff, the unit's agency and the command agency",
+    "incident": "staff and the agencies still taking part (not one a re-route cancelled)",
+    "assignment": "staff and that agency while it takes part",
+    "unit": "staff and the unit's agency",
     "report": "staff",
     "call": "staff",
     "number_block": "staff",

@@ -2,6 +2,7 @@
 queue until verified into an incident (or linked to one) or closed with an outcome."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,11 @@ from siaga112.telephony.aml import record_aml
 
 OPT_OUT_WORDS = {"STOP", "BERHENTI", "UNREG", "STOP KABAR"}
 OPT_IN_WORDS = {"MULAI", "START"}
+
+
+def _keyword(body: str) -> str:
+    """`berhenti.`, `Berhenti!`, ` STOP  kabar ` → the keyword as listed (people reply loosely)."""
+    return " ".join(re.sub(r"[^\w\s]", " ", body).upper().split())
 
 
 def unique_ticket(conn: Connection) -> str:
@@ -98,10 +104,10 @@ def receive_message(ctx: Context, conn: Connection, *, channel: str, raw_phone: 
         fix = parse_sms(body, phone=phone)
         record_aml(ctx, conn, fix, phone=phone)
         result = InboundResult(kind="aml", aml_valid=fix.valid)
-    elif body.upper() in OPT_OUT_WORDS:
+    elif _keyword(body) in OPT_OUT_WORDS:
         notify.opt_out(conn, phone, via=channel)
         result = InboundResult(kind="opt_out")
-    elif body.upper() in OPT_IN_WORDS:
+    elif _keyword(body) in OPT_IN_WORDS:
         notify.opt_in(conn, phone)
         result = InboundResult(kind="opt_in")
     else:

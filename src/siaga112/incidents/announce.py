@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from siaga112.auth.permissions import event_agencies
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.events import record_event
@@ -16,8 +17,10 @@ from siaga112.models import incidents
 
 
 def audience(ctx: Context, agency_codes: Iterable[str]) -> set[str]:
-    """Agencies that see an incident's events: those assigned, and always the command agency."""
-    return {*agency_codes, ctx.sop.command_agency}
+    """Agencies that see a new incident's events: those it is routed to. The command centre sees
+    every event by its role; the command agency's dispatchers see only what is assigned to them,
+    as the API does."""
+    return set(agency_codes)
 
 
 def situation(incident: IncidentRead) -> dict[str, Any]:
@@ -41,5 +44,5 @@ def announce_incident(ctx: Context, conn: Connection, who: Principal, incident_i
     rows = assignment_rows(conn, [incident_id])[incident_id]
     current = to_read(who, row, rows)
     record_event(conn, ctx.db, payload(**situation(current), **extra), incident_id=incident_id,
-                 agencies=audience(ctx, (a.agency_code for a in rows)))
+                 agencies=event_agencies(row, rows))
     return current

@@ -63,7 +63,10 @@ def new_ticket() -> str:
 
 
 def _hash_request(data: IncidentCreate) -> str:
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # A body without the caller choice hashes as it did before the field existed.
+    canonical = json.dumps(data.model_dump(mode="json", exclude={"notify_caller"}
+                                           if data.notify_caller is None else None),
+                           sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -184,7 +187,8 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
         classified_type=classification.type_code,
         classification_confidence=classification.confidence,
         classification_alternatives=list(classification.alternatives),
-        attention=attention, created_by=who.user_id, created_at=now, updated_at=now, **place))
+        attention=attention, created_by=who.user_id, created_at=now, updated_at=now,
+        notify_caller=data.notify_caller, **place))
     rows.add(_INSERT_CALL, dict(
         id=str(uuid.uuid4()), channel=data.channel, caller_phone=caller.phone if caller else None,
         caller_name=caller.name if caller else None, received_at=data.received_at or now,

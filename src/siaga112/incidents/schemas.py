@@ -59,6 +59,9 @@ class IncidentCreate(Strict):
     location: LocationIn
     received_at: AwareDatetime | None = None
     answered_at: AwareDatetime | None = None
+    # The call-taker asked the caller: true = send news of the ticket (SMS/WhatsApp), false =
+    # never; absent = yes, except for the SOP's sensitive types, which stay silent.
+    notify_caller: bool | None = None
 
 
 class ClassificationRead(BaseModel):

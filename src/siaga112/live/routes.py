@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from siaga112.auth.permissions import same_scope
 from siaga112.auth.principal import Principal
 from siaga112.auth.service import principal_for_token
 from siaga112.auth.sessions import SESSION_COOKIE
@@ -43,16 +44,21 @@ async def events(request: Request, who: Principal = Depends(current_principal),
     cookie = request.cookies.get(SESSION_COOKIE)
 
     def still_allowed() -> bool:
-        # A stream outlives the request that opened it: a logout, a disabled account or a
-        # revoked token must end it too, at the next heartbeat.
+        # A stream outlives the request that opened it. Changes made through the application
+        # close it at once (auth.revoked); this check, at each heartbeat, also catches one made
+        # behind its back: a logout, a disabled account, a revoked token, a new role or agency.
         if bearer.lower().startswith("bearer "):
             try:
                 with ctx.db.transaction(write=False) as conn:
-                    principal_for_token(conn, bearer[7:].strip())
-                return True
+                    now, _ = principal_for_token(conn, bearer[7:].strip())
             except Unauthorized:
                 return False
-        return lookup_session(ctx, cookie) is not None
+        else:
+            session = lookup_session(ctx, cookie)
+            if session is None:
+                return False
+            now = session.principal
+        return same_scope(who, now)
 
     async def stream() -> AsyncIterator[bytes]:
         EVENT_STREAMS.inc()

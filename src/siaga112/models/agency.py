@@ -1,5 +1,5 @@
 """Agencies (OPD and partners) and the SOP matrix: priorities, incident types, lead/support routes."""
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, false
 
 from siaga112.db import JSONType, UTCDateTime, metadata
 
@@ -30,6 +30,8 @@ incident_types = Table(
     Column("priority", Integer, ForeignKey("priorities.level"), nullable=False),
     Column("keywords", JSONType, nullable=False, default=list),
     Column("active", Boolean, nullable=False, default=True),
+    # Nothing goes to the caller unless the call-taker chose it on the call (see docs/security.md).
+    Column("sensitive", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 sop_routes = Table(

@@ -45,6 +45,9 @@ incidents = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
+    # The call-taker's choice on the call: send the caller news of the ticket (True), never
+    # (False), or the default (None: yes, except for sensitive types, which stay silent).
+    Column("notify_caller", Boolean),
     # Set when retention removed the caller's data; statistics columns stay.
     Column("anonymised_at", UTCDateTime),
     CheckConstraint(check_constraint(IncidentStatus), name="status"),

@@ -147,13 +147,21 @@ def _subscriptions(conn: Connection, where: Any) -> list[Any]:
         where, notification_subscriptions.c.opted_out_at.is_(None))).all())
 
 
+def silenced(ctx: Context, incident: Any) -> bool:
+    """Nothing about this incident may reach a reporter's phone: a sensitive type (the phone may
+    be in the hands of the person the call was about) unless the call-taker chose to send."""
+    return ctx.sop.is_sensitive(incident.type_code) and incident.notify_caller is not True
+
+
 def _incident_plan(ctx: Context, conn: Connection, incident_id: str, *, just_created: bool) -> Any:
-    """What an incident's reporters should now be told (read only): (row, progress, follow_caller)."""
+    """What an incident's reporters should now be told (read only): (row, progress, follow_caller),
+    or None when nothing may be sent."""
     row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
-    if row is None:
+    # The type is read as it stands now: a re-route to a sensitive type silences it from then on.
+    if row is None or silenced(ctx, row):
         return None
     follow_caller = (just_created and ctx.settings.notify_callers and row.caller_phone
-                     and row.channel in CALLER_CHANNEL)
+                     and row.channel in CALLER_CHANNEL and row.notify_caller is not False)
     return row, incident_progress(conn, row), follow_caller
 
 
@@ -272,17 +280,23 @@ def send_due(ctx: Context, adapters: dict[str, Adapter], *, now: datetime | None
             status="sending", claimed_until=now + LEASE,
             attempts=notification_outbox.c.attempts + 1).returning(notification_outbox.c.id)).scalars().all()
         if claimed:
-            rows = conn.execute(select(notification_outbox, notification_subscriptions.c.opted_out_at)
+            rows = conn.execute(select(notification_outbox, notification_subscriptions.c.opted_out_at,
+                                       incidents.c.type_code, incidents.c.notify_caller)
                                 .join(notification_subscriptions,
                                       notification_subscriptions.c.id == notification_outbox.c.subscription_id)
+                                .outerjoin(incidents,
+                                           incidents.c.id == notification_subscriptions.c.incident_id)
                                 .where(notification_outbox.c.id.in_(claimed))
                                 .order_by(notification_outbox.c.due_at)).all()
             for row in rows:
                 stop = row.opted_out_at is not None or is_opted_out(conn, row.recipient)
-                if stop or adapters.get(row.channel) is None:
+                # Queued before a re-route made the incident sensitive: it is not sent either.
+                quiet = row.type_code is not None and silenced(ctx, row)
+                if stop or quiet or adapters.get(row.channel) is None:
                     conn.execute(update(notification_outbox).where(notification_outbox.c.id == row.id).values(
                         status="cancelled", claimed_until=None,
-                        last_error="opted out" if stop else "channel not configured"))
+                        last_error="opted out" if stop else "sensitive incident" if quiet
+                        else "channel not configured"))
                 else:
                     to_send.append(row)
     sent, results = 0, []

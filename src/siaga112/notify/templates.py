@@ -27,9 +27,9 @@ def sentence(stage: str, agency: str | None) -> str:
 
 
 def render_sms(stage: str, *, ticket: str, url: str, agency: str | None) -> str:
-    return f"Siaga 112 PPU: {sentence(stage, agency)} Tiket {ticket}. Pantau: {url}" + (
-        SMS_FOOTER if stage == "received" else "")
+    # Every text says how to stop them: the reader may not be the one who asked for them.
+    return f"Siaga 112 PPU: {sentence(stage, agency)} Tiket {ticket}. Pantau: {url}" + SMS_FOOTER
 
 
 def whatsapp_parameters(stage: str, *, ticket: str, url: str, agency: str | None) -> list[str]:
-    return [sentence(stage, agency), ticket, url]
+    return [sentence(stage, agency) + SMS_FOOTER, ticket, url]

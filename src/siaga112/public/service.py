@@ -67,6 +67,21 @@ def find_ticket(conn: Connection, ticket: str) -> tuple[Any | None, Any | None]:
     return incident, report
 
 
+def _discreet_ticket(conn: Connection, ticket: str, incident: Any, report: Any | None) -> PublicTicket:
+    """A sensitive type's ticket (domestic violence, crime): only received or done. Whoever
+    reads the page may be the person the call was about; the kind of case, the agency, the notes
+    and the steps in between would tell them what the caller said and who is coming."""
+    progress = incident_progress(conn, incident)
+    received = incident.created_at if report is None else min(report.received_at, incident.created_at)
+    done = progress.status in ("closed", "cancelled", "transferred")
+    done_at = (incident.closed_at or incident.updated_at) if done else None
+    stages = [PublicStage(code="received", label=STAGE_LABELS["received"], reached=True, at=received),
+              PublicStage(code="closed", label=STAGE_LABELS["closed"], reached=done, at=done_at)]
+    status = "closed" if done else "received"
+    return PublicTicket(ticket=ticket, status=status, status_label=STAGE_LABELS[status],
+                        updated_at=done_at or received, public_notes=[], stages=stages)
+
+
 def public_ticket(ctx: Context, raw_ticket: str, *, conn: Connection) -> PublicTicket | None:
     """The public view of a ticket, or None when there is no such ticket."""
     ticket = normalise_ticket(raw_ticket)
@@ -77,6 +92,8 @@ def public_ticket(ctx: Context, raw_ticket: str, *, conn: Connection) -> PublicT
         return None
     type_label = None
     notes: list[PublicNote] = []
+    if incident is not None and ctx.sop.is_sensitive(incident.type_code):
+        return _discreet_ticket(conn, ticket, incident, report)
     if incident is not None:
         progress = incident_progress(conn, incident)
         if report is not None:

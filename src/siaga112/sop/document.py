@@ -188,6 +188,7 @@ class IncidentTypeEntry(FileEntry):
         BeforeValidator(_as_tuple),
         AfterValidator(_keywords),
     ] = ()
+    sensitive: Flag = False
 
     def to_incident_type(self) -> IncidentType:
         return IncidentType(name_id=self.name.id, name_en=self.name.en,

@@ -55,6 +55,8 @@ def dump_sop(sop: Sop) -> str:
         entry["lead"] = t.lead
         entry["support"] = _flow_seq(list(t.support))
         entry["keywords"] = _flow_seq(list(t.keywords))
+        if t.sensitive:
+            entry["sensitive"] = True
         types.append(entry)
     doc["incident_types"] = types
 

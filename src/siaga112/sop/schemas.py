@@ -30,6 +30,10 @@ class IncidentType:
     lead: str | None
     support: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    # A caller of this type may be in danger from whoever holds the phone (domestic violence,
+    # crime): nothing is sent to them unless the call-taker chooses to, and the public ticket
+    # page says only received / done.
+    sensitive: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,10 @@ class Sop:
     priorities: dict[int, Priority]
     agencies: dict[str, Agency]
     incident_types: dict[str, IncidentType]
+
+    def is_sensitive(self, type_code: str | None) -> bool:
+        found = self.incident_types.get(type_code or "")
+        return found is not None and found.sensitive
 
     def routable_types(self) -> list[IncidentType]:
         """Types an incident may carry: those with a lead agency."""

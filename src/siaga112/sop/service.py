@@ -29,7 +29,7 @@ def store_sop(conn: Connection, sop: Sop) -> None:
         for a in sop.agencies.values()])
     conn.execute(insert(incident_types), [
         {"code": t.code, "name_id": t.name_id, "name_en": t.name_en, "priority": t.priority,
-         "keywords": list(t.keywords), "active": True}
+         "keywords": list(t.keywords), "active": True, "sensitive": t.sensitive}
         for t in sop.incident_types.values()])
     routes = []
     for t in sop.incident_types.values():
@@ -60,7 +60,7 @@ def read_sop(conn: Connection, *, base: Sop | None = None) -> Sop:
         lead = next((x.agency_code for x in rs if x.role == "lead"), None)
         support = tuple(x.agency_code for x in rs if x.role == "support" and x.agency_code in ags)
         types[r.code] = IncidentType(r.code, r.name_id, r.name_en, r.priority, lead, support,
-                                     tuple(r.keywords or ()))
+                                     tuple(r.keywords or ()), bool(r.sensitive))
     command = next((a.code for a in ags.values() if a.role == "command"), "BPBD")
     facts: dict[str, Any] = _REGENCY_DEFAULTS if base is None else {
         "regency_code": base.regency_code, "regency_name": base.regency_name,

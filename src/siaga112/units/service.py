@@ -100,10 +100,10 @@ def _read(unit: Any, stale_after: float, now: datetime | None = None) -> UnitRea
 
 
 def _unit_event(ctx: Context, unit: Any, now: datetime | None = None) -> Event:
-    """`unit.updated` for the unit as it now stands: seen by its agency and the command centre."""
+    """`unit.updated` for the unit as it now stands: seen by its agency and the command centre
+    (by role: the command agency's dispatchers see their own fleet, as the API answers)."""
     read = _read(unit, ctx.settings.unit_position_stale_seconds, now)
-    return event_of(UnitUpdated(**read.model_dump()), agencies={unit.agency_code,
-                                                              ctx.sop.command_agency})
+    return event_of(UnitUpdated(**read.model_dump()), agencies={unit.agency_code})
 
 
 def announce_unit(ctx: Context, conn: Connection, unit_id: str) -> None:

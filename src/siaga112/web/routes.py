@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from siaga112.auth.accounts import authenticate
+from siaga112.auth.accounts import authenticate, revoke_everywhere
 from siaga112.auth.permissions import landing_page, may_use_consoles
 from siaga112.auth.principal import Principal
-from siaga112.auth.sessions import SESSION_COOKIE, create_session, end_session
+from siaga112.auth.sessions import SESSION_COOKIE, WebSession, create_session, end_session
 from siaga112.context import Context
 from siaga112.deps import client_address, get_ctx, lookup_session
 from siaga112.errors import LoginLocked, Unauthorized
@@ -72,9 +72,13 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
 
 
 @router.post("/logout")
-def logout(request: Request, _=Depends(web_session), ctx: Context = Depends(get_ctx)):
+def logout(request: Request, session: WebSession = Depends(web_session),
+           ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction() as conn:
         end_session(conn, request.cookies[SESSION_COOKIE])
+        # A stream opened with this session must not outlive it. The user's streams in other
+        # tabs close as well and reconnect on their own sessions: that costs one reconnect.
+        revoke_everywhere(ctx, conn, user_id=session.principal.user_id)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
