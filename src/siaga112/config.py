@@ -88,11 +88,17 @@ class Settings(BaseSettings):
     public_rate_per_minute: int = Field(default=30, ge=1)
     public_misses_per_10_minutes: int = Field(default=10, ge=1)
 
-    # Login throttling, counted in the database so every process agrees: this many failed
-    # passwords within the window lock the username (or the address) until they age out.
-    login_max_failures_per_user: int = Field(default=5, ge=1)
-    login_max_failures_per_remote: int = Field(default=20, ge=1)
-    login_lockout_minutes: float = Field(default=15.0, gt=0)
+    # Login throttling, counted in the database so every process and node agrees
+    # (docs/security.md). Failures from one address against one username are free up to
+    # login_free_failures_per_pair, then each next try waits twice as long (from
+    # login_base_delay_seconds up to login_max_delay_seconds); one address failing against many
+    # usernames gets the same growing delays after login_free_failures_per_remote failures within
+    # login_remote_window_minutes. An address that has not failed is never held back.
+    login_free_failures_per_pair: int = Field(default=3, ge=1)
+    login_free_failures_per_remote: int = Field(default=20, ge=1)
+    login_remote_window_minutes: float = Field(default=60.0, gt=0)
+    login_base_delay_seconds: float = Field(default=1.0, gt=0)
+    login_max_delay_seconds: float = Field(default=900.0, gt=0)
     # Login and password checks per minute per client address (docs/security.md).
     rate_limit_login_per_minute: int = Field(default=10, ge=1)
     # How often new audit entries are chained after commit (PostgreSQL; SQLite chains at once).
