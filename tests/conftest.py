@@ -261,7 +261,7 @@ def unique_key():
 
 
 @pytest.fixture
-def live_server(app):
+def live_server(app, settings):
     """The app served by uvicorn on a free loopback port in a background thread."""
     import socket
     import threading
@@ -272,7 +272,7 @@ def live_server(app):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=2)
+                            timeout_graceful_shutdown=2, **settings.server_options())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

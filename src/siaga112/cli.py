@@ -65,7 +65,7 @@ def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
     ctx.db.dispose()
     # Event streams never end by themselves; give them a few seconds, then shut down anyway.
     uvicorn.run("siaga112.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5)
+                access_log=False, timeout_graceful_shutdown=5, **settings.server_options())
 
 
 @app.command()

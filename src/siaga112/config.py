@@ -1,10 +1,12 @@
 """Settings from the environment (prefix SIAGA112_), built once and passed in; never read at import."""
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -103,8 +105,37 @@ class Settings(BaseSettings):
     rate_limit_login_per_minute: int = Field(default=10, ge=1)
     # How often new audit entries are chained after commit (PostgreSQL; SQLite chains at once).
     audit_seal_interval_seconds: float = Field(default=1.0, gt=0)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or CIDR
+    # networks, separated by commas. Empty (the default): nobody's, so a client cannot forge the
+    # address that is audited, throttled and rate-limited (docs/security.md).
+    trusted_proxies: str = ""
     # Every rate limit on or off (benchmarks and the load generator send from one address).
     rate_limits: bool = True
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        # uvicorn reads "10.0.0.1/8" (host bits set) as a name matching nothing; normalise.
+        return [item if "/" not in item else str(ipaddress.ip_network(item, strict=False))
+                for item in _split(self.trusted_proxies)]
+
+    def server_options(self) -> dict[str, Any]:
+        """How uvicorn treats forwarding headers: believed from the trusted proxies only.
+
+        uvicorn's own default believes them from 127.0.0.1, so any local process (or a proxy
+        that passes the header through unchecked) could choose its address.
+        """
+        proxies = self.trusted_proxy_list
+        return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
 
     @property
     def is_sqlite(self) -> bool:
@@ -122,3 +153,7 @@ class Settings(BaseSettings):
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.replace(" ", ",").split(",") if item.strip()]
