@@ -32,6 +32,15 @@ ACTORS = [
 
 
 @pytest.fixture(scope="session", autouse=True)
+def audit_key():
+    """One audit key for every context this process builds: the template databases are made
+    once with it and copied for each test, whatever the test's own var directory."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SIAGA112_AUDIT_KEY", os.environ.get("SIAGA112_AUDIT_KEY") or "test-audit-key-" + uuid.uuid4().hex)
+        yield os.environ["SIAGA112_AUDIT_KEY"]
+
+
+@pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing():
     """argon2 at its smallest cost for the passwords set and checked in this process.
 
@@ -152,7 +161,7 @@ def _drop_templates(made: dict[str, Template]) -> None:
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory, cheap_password_hashing) -> dict[str, Template]:
+def templates(tmp_path_factory, cheap_password_hashing, audit_key) -> dict[str, Template]:
     """One migrated, seeded template database per backend; each test gets a copy."""
     made = _make_templates(tmp_path_factory, "tpl")
     yield made

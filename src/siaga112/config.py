@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,15 @@ class Settings(BaseSettings):
     login_max_delay_seconds: float = Field(default=900.0, gt=0)
     # Login and password checks per minute per client address (docs/security.md).
     rate_limit_login_per_minute: int = Field(default=10, ge=1)
+    # The audit chain's key(s), kept outside the database (docs/security.md): from
+    # SIAGA112_AUDIT_KEY, else the file SIAGA112_AUDIT_KEY_FILE, else var/audit_key (generated
+    # once). Several keys separated by spaces or lines during a rotation: the first signs new
+    # entries, the others still verify older ones.
+    audit_key: str | None = None
+    audit_key_file: Path | None = None
+    # Where `siaga112 audit checkpoint` appends signed heads of the chain (default
+    # var/audit-checkpoints.jsonl) and `audit verify` reads them.
+    audit_checkpoint_file: Path | None = None
     # How often new audit entries are chained after commit (PostgreSQL; SQLite chains at once).
     audit_seal_interval_seconds: float = Field(default=1.0, gt=0)
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or CIDR
@@ -137,6 +147,22 @@ class Settings(BaseSettings):
         proxies = self.trusted_proxy_list
         return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
 
+    def audit_secrets(self) -> list[str]:
+        """The audit keys, the signing one first (see audit_key)."""
+        if self.audit_key:
+            text = self.audit_key
+        elif self.audit_key_file is not None:
+            text = self.audit_key_file.read_text()
+        else:
+            text = _generated_once(self.var_dir / "audit_key")
+        keys = text.split()
+        if not keys:
+            raise ValueError("the audit key is empty")
+        return keys
+
+    def checkpoint_path(self) -> Path:
+        return self.audit_checkpoint_file or self.var_dir / "audit-checkpoints.jsonl"
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -145,15 +171,29 @@ class Settings(BaseSettings):
         """The session key: from the environment, else generated once into var/secret_key."""
         if self.secret_key:
             return self.secret_key
-        path = self.var_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        return _generated_once(self.var_dir / "secret_key")
 
 
 def _split(value: str) -> list[str]:
     return [item.strip() for item in value.replace(" ", ",").split(",") if item.strip()]
+
+
+def _generated_once(path: Path) -> str:
+    """A random key kept in `path` (made on first use, readable by its owner only)."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Written aside and linked into place: two processes starting together both end up with
+    # the first one's key, and nobody ever reads a half-written file.
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        aside.unlink()
+    return key
