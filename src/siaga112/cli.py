@@ -293,8 +293,9 @@ def retention_apply(days: int = typer.Option(..., "--days", min=1, help="keep pe
     with ctx.db.transaction() as conn:
         result = apply_retention(conn, days=days, dry_run=dry_run, actor=_cli_actor())
     verb = "would anonymise" if dry_run else "anonymised"
+    others = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in (result.others or {}).items())
     typer.echo(f"{verb} {result.incidents} incidents, {result.calls} calls, "
-               f"{result.notes} timeline texts older than {days} days")
+               f"{result.notes} timeline texts older than {days} days; also {others}")
 
 
 @sop_app.command("check")

@@ -1,4 +1,5 @@
-"""keyed audit chain (entry MAC, hash algorithm), rate limits shared through the database
+"""keyed audit chain (entry MAC, hash algorithm), rate limits shared through the database,
+retention marks on citizen reports and hand-overs
 
 Revision ID: 0011
 Revises: 0008
@@ -66,9 +67,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("allowance", "client", name="pk_rate_limit_buckets"),
     )
     op.create_index("ix_rate_limit_buckets_at", "rate_limit_buckets", ["at"])
+    op.add_column("citizen_reports", sa.Column("anonymised_at", UTCDateTime(timezone=True)))
+    op.add_column("handovers", sa.Column("anonymised_at", UTCDateTime(timezone=True)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("handovers") as batch:
+        batch.drop_column("anonymised_at")
+    with op.batch_alter_table("citizen_reports") as batch:
+        batch.drop_column("anonymised_at")
     op.drop_index("ix_rate_limit_buckets_at", "rate_limit_buckets")
     op.drop_table("rate_limit_buckets")
     if op.get_bind().dialect.name == "postgresql":
