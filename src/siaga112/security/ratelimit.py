@@ -63,6 +63,9 @@ class DatabaseBucket:
         now = self.clock()
         with self.db.transaction() as conn:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            if dialect is postgresql:
+                # A bucket lost in a crash only refills early: not worth waiting for the disk.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             # Made full if missing, then locked: two first requests never both start a bucket.
             conn.execute(dialect.insert(buckets).values(
                 allowance=self.name, client=key, tokens=self.burst, at=now).on_conflict_do_nothing())
