@@ -258,9 +258,7 @@ def audit_checkpoint(to: str | None = typer.Option(
                            "for an external log (syslog, mail)")) -> None:
     """Write a signed checkpoint of the chain's head (run daily, from cron or a timer): a later
     `audit verify` shows entries cut off the end or rewritten up to it."""
-    import os
-
-    from siaga112.audit.service import make_checkpoint, seal
+    from siaga112.audit.service import make_checkpoint, seal, write_checkpoint
 
     settings = Settings()
     ctx = _prepare(settings)
@@ -275,11 +273,7 @@ def audit_checkpoint(to: str | None = typer.Option(
         typer.echo(point.line(), nl=False)
         return
     path = Path(to) if to else settings.checkpoint_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(point.line())
-        f.flush()
-        os.fsync(f.fileno())
+    write_checkpoint(path, point)
     typer.echo(f"checkpoint written to {path}: {point.entries} entries, head {point.head_id}")
 
 

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # Where `siaga112 audit checkpoint` appends signed heads of the chain (default
     # var/audit-checkpoints.jsonl) and `audit verify` reads them.
     audit_checkpoint_file: Path | None = None
+    # The server itself writes a checkpoint there when the last one is this many hours old
+    # (0: only `siaga112 audit checkpoint`, e.g. from cron, writes them).
+    audit_checkpoint_hours: float = Field(default=24.0, ge=0)
     # How often new audit entries are chained after commit (PostgreSQL; SQLite chains at once).
     audit_seal_interval_seconds: float = Field(default=1.0, gt=0)
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or CIDR

@@ -262,3 +262,27 @@ def test_a_chain_begun_before_the_key_still_verifies_and_stays_protected(ctx, ac
     with ctx.db.transaction(write=False) as conn:
         broken = verify(conn).broken
     assert broken is not None and broken.id == legacy + 1 and "does not link" in broken.problem
+
+
+def test_the_server_writes_a_checkpoint_a_day_and_says_when_the_chain_is_broken(ctx, actors, incident_body,
+                                                                                   tmp_path):
+    from datetime import timedelta
+
+    from siaga112.audit.service import check_checkpoints, checkpoint_if_due
+    from siaga112.db import utcnow
+
+    create(actors["call_taker"], incident_body())
+    path = tmp_path / "checkpoints" / "audit.jsonl"
+    first = checkpoint_if_due(ctx, path, 24)
+    assert first is not None and first.head_id is not None
+    assert checkpoint_if_due(ctx, path, 24) is None  # one a day, however often it looks
+    create(actors["call_taker"], incident_body())
+    second = checkpoint_if_due(ctx, path, 24, now=utcnow() + timedelta(hours=25))
+    assert second is not None and second.head_id > first.head_id
+    with ctx.db.transaction(write=False) as conn:
+        assert check_checkpoints(conn, path.read_text().splitlines()) == (2, None)
+    drop_append_only(ctx)
+    with ctx.db.transaction() as conn:
+        conn.execute(audit_log.update().where(audit_log.c.id == first.head_id).values(actor="admin"))
+    assert checkpoint_if_due(ctx, path, 24, now=utcnow() + timedelta(hours=50)) is None
+    assert len(path.read_text().splitlines()) == 2  # nothing vouches for a broken chain

@@ -22,16 +22,20 @@ the one sealing.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import json
+import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import structlog
 from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.engine import Engine
 
@@ -43,6 +47,7 @@ from siaga112.models import audit_log
 from siaga112.periodic import Periodic
 from siaga112.phone import normalise_phone
 
+log = structlog.get_logger(__name__)
 # A search term that looks like a phone number is searched as that caller's digest.
 PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{5,}")
 GENESIS = "0" * 64
@@ -340,6 +345,61 @@ def make_checkpoint(conn: Connection) -> Checkpoint:
     signature = keys.mac(keys.alg, message)
     assert signature is not None
     return Checkpoint(at, result.entries, result.head_id, result.head_hash, keys.signing, signature)
+
+
+def write_checkpoint(path: Path, point: Checkpoint) -> None:
+    """Append the checkpoint to the file, on disk before this returns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(point.line())
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _last_checkpoint_at(path: Path) -> datetime | None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    for line in reversed(lines):
+        try:
+            return datetime.strptime(json.loads(line)["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def checkpoint_if_due(ctx: Any, path: Path, hours: float, *, now: datetime | None = None) -> Checkpoint | None:
+    """Write a checkpoint when the file's last one is `hours` old (or there is none).
+
+    Several server processes may share the file: a lock on it lets one of them write. A broken
+    chain writes nothing and is logged as an error, so monitoring hears of it that day.
+    """
+    now = now or utcnow()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        last = _last_checkpoint_at(path)
+        if last is not None and now - last < timedelta(hours=hours):
+            return None
+        with ctx.db.transaction() as conn:
+            seal(conn)
+        try:
+            with ctx.db.transaction(write=False) as conn:
+                point = make_checkpoint(conn)
+        except ValueError:
+            log.error("audit_chain_broken", checkpoint=str(path))
+            return None
+        write_checkpoint(path, point)
+    log.info("audit_checkpoint_written", head_id=point.head_id, entries=point.entries)
+    return point
+
+
+def audit_checkpointer(ctx: Any, hours: float) -> Periodic:
+    """Writes the daily checkpoint to the settings' checkpoint file (looks once an hour)."""
+    path = ctx.settings.checkpoint_path()
+    return Periodic("audit-checkpoint", min(3600.0, hours * 3600.0),
+                    lambda: checkpoint_if_due(ctx, path, hours))
 
 
 def check_checkpoints(conn: Connection, lines: list[str]) -> tuple[int, ChainBreak | None]:
