@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from siaga112.admin.pages import router as admin_pages
 from siaga112.audit.routes import router as audit_router
-from siaga112.audit.service import audit_sealer
+from siaga112.audit.service import audit_checkpointer, audit_sealer
 from siaga112.auth.routes import router as auth_router
 from siaga112.blocks.routes import router as blocks_router
 from siaga112.bootstrap import build_context
@@ -83,6 +83,10 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         sealer = None if ctx.db.is_sqlite else audit_sealer(ctx, settings.audit_seal_interval_seconds)
         if sealer:
             sealer.start()
+        checkpointer = (audit_checkpointer(ctx, settings.audit_checkpoint_hours)
+                        if settings.audit_checkpoint_hours > 0 else None)
+        if checkpointer:
+            checkpointer.start()
         watcher = (sop_watcher(ctx, settings.sop_reload_seconds)
                    if settings.sop_reload_seconds > 0 else None)
         if watcher:
@@ -98,6 +102,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                 worker.stop()
             if sealer:
                 sealer.stop()
+            if checkpointer:
+                checkpointer.stop()
             if notifier:
                 notifier.stop()
             if watcher:

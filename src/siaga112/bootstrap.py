@@ -116,6 +116,7 @@ def _routing(sop: Sop) -> dict[str, tuple]:
 def build_context(settings: Settings, *, prepare: bool = True) -> Context:
     """Open the database (migrating and seeding when `prepare`), and load what requests read."""
     db = Database(settings.database_url, pool_size=settings.pool_size)
+    audit.use_keys(db.engine, audit.AuditKeys.from_secrets(settings.audit_secrets()))
     base = file_sop(settings)
     if prepare:
         migrate(db)

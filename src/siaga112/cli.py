@@ -65,7 +65,7 @@ def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
     ctx.db.dispose()
     # Event streams never end by themselves; give them a few seconds, then shut down anyway.
     uvicorn.run("siaga112.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5)
+                access_log=False, timeout_graceful_shutdown=5, **settings.server_options())
 
 
 @app.command()
@@ -223,22 +223,58 @@ def token_revoke(token_id: int) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit trail's hash chain; exit 1 naming the first broken entry."""
-    from siaga112.audit.service import seal, verify
+def audit_verify(checkpoints: Path | None = typer.Option(
+        None, "--checkpoints", help="signed checkpoints to compare with (default: the checkpoint "
+                                    "file, SIAGA112_AUDIT_CHECKPOINT_FILE or var/audit-checkpoints.jsonl)")) -> None:
+    """Check the audit trail's keyed hash chain and its checkpoints; exit 1 naming the first
+    broken entry."""
+    from siaga112.audit.service import check_checkpoints, seal, verify
 
-    ctx = _prepare(Settings())
+    settings = Settings()
+    ctx = _prepare(settings)
     # Entries committed in the last second may not be chained yet (PostgreSQL): chain them first.
     with ctx.db.transaction() as conn:
         seal(conn)
+    path = checkpoints or settings.checkpoint_path()
+    if checkpoints is not None and not path.exists():
+        _fail(f"{path}: no such file")
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     with ctx.db.transaction(write=False) as conn:
         result = verify(conn)
+        matched, problem = check_checkpoints(conn, lines) if result.broken is None else (0, None)
     if result.broken is not None:
         _fail(f"audit trail BROKEN at {result.broken} "
               f"({result.entries} entries verified before it)")
-    # The head can be written down elsewhere: cutting entries off the end leaves a valid chain,
-    # and only a head recorded earlier shows that it is now shorter.
-    typer.echo(f"audit trail OK: {result.entries} entries; head {result.head_id} {result.head_hash}")
+    if problem is not None:
+        where = f"audit entry {problem.id}: " if problem.id else ""
+        _fail(f"audit trail BROKEN: {where}{problem.problem} ({path})")
+    typer.echo(f"audit trail OK: {result.entries} entries; head {result.head_id} {result.head_hash}; "
+               f"{matched} checkpoint(s) match")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(to: str | None = typer.Option(
+        None, "--to", help="file to append to (default: the checkpoint file); '-' prints the line "
+                           "for an external log (syslog, mail)")) -> None:
+    """Write a signed checkpoint of the chain's head (run daily, from cron or a timer): a later
+    `audit verify` shows entries cut off the end or rewritten up to it."""
+    from siaga112.audit.service import make_checkpoint, seal, write_checkpoint
+
+    settings = Settings()
+    ctx = _prepare(settings)
+    with ctx.db.transaction() as conn:
+        seal(conn)
+    try:
+        with ctx.db.transaction(write=False) as conn:
+            point = make_checkpoint(conn)
+    except ValueError as exc:
+        _fail(str(exc))
+    if to == "-":
+        typer.echo(point.line(), nl=False)
+        return
+    path = Path(to) if to else settings.checkpoint_path()
+    write_checkpoint(path, point)
+    typer.echo(f"checkpoint written to {path}: {point.entries} entries, head {point.head_id}")
 
 
 @retention_app.command("apply")
@@ -251,8 +287,9 @@ def retention_apply(days: int = typer.Option(..., "--days", min=1, help="keep pe
     with ctx.db.transaction() as conn:
         result = apply_retention(conn, days=days, dry_run=dry_run, actor=_cli_actor())
     verb = "would anonymise" if dry_run else "anonymised"
+    others = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in (result.others or {}).items())
     typer.echo(f"{verb} {result.incidents} incidents, {result.calls} calls, "
-               f"{result.notes} timeline texts older than {days} days")
+               f"{result.notes} timeline texts older than {days} days; also {others}")
 
 
 @sop_app.command("check")

@@ -26,6 +26,12 @@ metadata = MetaData(naming_convention=NAMING)
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
+# Column `info` markers for personal data that the column's name does not give away (free text
+# typed about a case may name people; a document may carry the caller). Retention must cover
+# every column so marked or named (tests/security/test_retention_coverage.py).
+PERSONAL = {"personal": "caller data"}
+FREE_TEXT = {"personal": "free text"}
+
 
 def load_row(conn: Connection, table: Table, key: Any, *, missing: str, lock: bool = False) -> Any:
     """The row with this primary key, or NotFound(missing); `lock` takes it FOR UPDATE on

@@ -39,7 +39,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def client_address(request: Request) -> str | None:
-    """The peer address (behind a proxy, uvicorn's --proxy-headers makes it the client's)."""
+    """The peer address; uvicorn replaces it with the forwarded client's only when the peer is
+    one of SIAGA112_TRUSTED_PROXIES (Settings.server_options)."""
     return request.client.host if request.client else None
 
 

@@ -206,12 +206,13 @@ def test_another_sop_file_decides_the_routing(empty_database_url, tmp_path, inci
     seeded = siaga112("seed", env=env, cwd=tmp_path)
     assert seeded.returncode == 0, seeded.stderr
     assert "reference data loaded" in seeded.stdout
-    db = Database(empty_database_url)
+    made = build_context(Settings(database_url=empty_database_url, var_dir=tmp_path / "var",
+                                  audit_key=None, sop_file=path), prepare=False)
     try:
-        with db.transaction() as conn:
+        with made.db.transaction() as conn:
             create_user(conn, username="kapten", role="commander", agency_code="BPBD")
     finally:
-        db.dispose()
+        made.db.dispose()
     issued = siaga112("token", "add", "kapten", env=env, cwd=tmp_path)
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip().splitlines()[-1]

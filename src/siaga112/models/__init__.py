@@ -3,7 +3,7 @@ from siaga112.db import metadata
 from siaga112.models.admin import admin_changes
 from siaga112.models.agency import agencies, incident_types, priorities, sop_routes, sop_state
 from siaga112.models.assignment import assignments
-from siaga112.models.audit import audit_log, login_attempts
+from siaga112.models.audit import audit_log, login_attempts, rate_limit_buckets
 from siaga112.models.call import calls
 from siaga112.models.citizen import (
                                      aml_locations,
@@ -36,6 +36,6 @@ __all__ = [
     "number_blocks", "number_block_audit", "handovers", "open311_requests",
     "notification_subscriptions", "notification_outbox", "notification_optouts",
     "notification_cursor",
-    "audit_log", "login_attempts",
+    "audit_log", "login_attempts", "rate_limit_buckets",
     "admin_changes", "sop_state",
 ]
