@@ -2,7 +2,7 @@
 retention marks on citizen reports and hand-overs
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +10,7 @@ from alembic import op
 from siaga112.db import UTCDateTime
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
