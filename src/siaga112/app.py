@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import exc as sa_exc
 
 from siaga112.admin.pages import router as admin_pages
 from siaga112.audit.routes import router as audit_router
@@ -23,6 +23,7 @@ from siaga112.calls.pages import router as calls_pages
 from siaga112.calls.routes import router as calls_router
 from siaga112.config import Settings
 from siaga112.context import Context
+from siaga112.db import DatabaseFailure
 from siaga112.dispatch.escalation import EscalationWorker
 from siaga112.dispatch.pages import router as dispatch_pages
 from siaga112.dispatch.routes import router as dispatch_router
@@ -39,6 +40,9 @@ from siaga112.logging import configure_logging
 from siaga112.metrics import watch_loop_lag
 from siaga112.notify.worker import NotificationWorker
 from siaga112.open311.routes import router as open311_router
+from siaga112.ops.failures import as_domain_error
+from siaga112.ops.guard import RequestGuard
+from siaga112.ops.health import check_health, check_ready
 from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
 from siaga112.reference.routes import router as reference_router
@@ -129,6 +133,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(RejectNul)
+    app.add_middleware(RequestGuard, timeout=settings.request_timeout_seconds)
     # Added last, so it wraps everything, 422s included.
     app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
 
@@ -146,10 +151,22 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             # The console shows this body in its error toast (app.js reads `detail`).
             return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
         pages = app.state.pages
-        titles = {403: "Tidak berwenang", 404: "Tidak ditemukan", 409: "Bentrok", 422: "Isian tidak valid"}
+        titles = {403: "Tidak berwenang", 404: "Tidak ditemukan", 409: "Bentrok", 422: "Isian tidak valid",
+                  503: "Layanan sementara tidak tersedia", 507: "Penyimpanan penuh"}
         return pages.render(request, "error.html", status_code=exc.status_code,
                             title=pages.gettext(request, titles.get(exc.status_code, "Kesalahan")),
                             message=exc.message)
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    @app.exception_handler(DatabaseFailure)
+    async def _database_failure(request: Request, exc: Exception) -> Response:
+        answer = as_domain_error(exc, path=request.url.path)
+        if answer is None:
+            raise exc
+        if "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/"):
+            return await _domain_error(request, answer)  # a person at a console: a page in words
+        return JSONResponse(answer.body(), status_code=answer.status_code, headers=answer.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -161,12 +178,13 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
-        try:
-            with ctx.db.transaction(write=False) as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 — any database failure means unhealthy
-            return JSONResponse({"status": "unavailable"}, status_code=503)
+        check_health(ctx)
         return JSONResponse({"status": "ok", "database": ctx.db.dialect})
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        check_ready(ctx)
+        return JSONResponse({"status": "ready", "database": ctx.db.dialect})
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> PlainTextResponse:

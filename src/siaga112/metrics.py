@@ -26,3 +26,10 @@ async def watch_loop_lag(interval: float) -> None:
         start = loop.time()
         await asyncio.sleep(interval)
         EVENT_LOOP_LAG.observe(max(0.0, loop.time() - start - interval))
+
+
+DB_ERRORS = Counter("siaga112_database_errors_total",
+                    "Requests answered 503/507 because the database could not serve them",
+                    ["kind"])
+REQUESTS_TIMED_OUT = Counter("siaga112_requests_timed_out_total",
+                             "Requests cut off by the request guard", ["reason"])
