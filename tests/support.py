@@ -135,9 +135,9 @@ def start_server(url: str, tmp_path, workers: int = 1, env: dict | None = None,
     import httpx
 
     port = free_port()
-    environment = dict(os.environ, SIAGA112_DATABASE_URL=url,
-                       SIAGA112_VAR_DIR=str(Path(tmp_path) / "var"), SIAGA112_LOG_LEVEL="WARNING",
-                       **(env or {}))
+    environment = {**os.environ, "SIAGA112_DATABASE_URL": url,
+                   "SIAGA112_VAR_DIR": str(Path(tmp_path) / "var"), "SIAGA112_LOG_LEVEL": "WARNING",
+                   **(env or {})}
     siaga112 = str(Path(sys.executable).parent / "siaga112")
     log_path = Path(tmp_path) / f"server-{port}.log"
     with open(log_path, "wb") as log:

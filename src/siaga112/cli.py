@@ -42,13 +42,33 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
-def _prepare(settings: Settings):
-    from siaga112.bootstrap import build_context
+MAINTENANCE_TIMEOUT = 600.0
 
+
+def _prepare(settings: Settings, *, wait: bool = False):
+    """The context for a command; with `wait`, first wait for a database that is not up yet."""
+    from sqlalchemy.exc import DBAPIError
+
+    from siaga112.bootstrap import build_context
+    from siaga112.logging import configure_logging
+    from siaga112.ops.startup import DatabaseNotReached, wait_for_database, where
+
+    configure_logging(settings.log_level)
     try:
-        return build_context(settings)
+        if wait:
+            wait_for_database(settings.database_url, wait_seconds=settings.db_start_wait_seconds,
+                              timeout=settings.db_timeout_seconds)
+        # Commands do maintenance (migrations, seeding with password hashing, retention over a
+        # year of data): the bound that keeps requests from hanging would cut them off.
+        return build_context(settings.model_copy(update={"db_timeout_seconds": MAINTENANCE_TIMEOUT}))
     except SopError as exc:
         _fail(f"refusing to start: the SOP is invalid\n{exc}")
+    except DatabaseNotReached as exc:
+        _fail(f"refusing to start: {exc}")
+    except (DBAPIError, OSError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        _fail(f"refusing to start: the database ({where(settings.database_url)}) failed: "
+              f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}")
 
 
 @app.command()
@@ -60,7 +80,7 @@ def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
     if workers > 1 and settings.is_sqlite:
         _fail("several workers need PostgreSQL (SIAGA112_DATABASE_URL=postgresql://...); "
               "SQLite serves from one process")
-    ctx = _prepare(settings)
+    ctx = _prepare(settings, wait=True)
     _print_demo_accounts(ctx)
     ctx.db.dispose()
     # Event streams never end by themselves; give them a few seconds, then shut down anyway.
@@ -75,7 +95,7 @@ def migrate() -> None:
     from siaga112.db import Database
 
     settings = Settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeout=MAINTENANCE_TIMEOUT)
     run_migrate(db)
     db.dispose()
     typer.echo("database is up to date")

@@ -24,11 +24,12 @@ class Settings(BaseSettings):
     classify_threshold: float | None = None
     # PostgreSQL connection pool per process.
     pool_size: int = Field(default=10, ge=1)
-    # The longest any request waits on the database (a connection, a statement, a lock, a
-    # whole transaction) before it answers 503; see "When the database misbehaves" in the README.
-    db_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
-    # Whatever happens, a request that has not started its answer by then gets a 503.
-    request_timeout_seconds: float = Field(default=8.0, gt=0)
+    # The longest one wait on the database may take (a connection, a statement, a lock, a whole
+    # transaction) before it fails; see "When the database misbehaves" in the README.
+    db_timeout_seconds: float = Field(default=4.0, gt=0, le=600)
+    # Whatever happens, a request that has not started its answer by then gets a 503 (a body
+    # still arriving by then: 408). Event streams and downloads, once started, are not cut.
+    request_timeout_seconds: float = Field(default=5.0, gt=0)
     # `serve` and `worker` wait this long for an unreachable database before giving up.
     db_start_wait_seconds: float = Field(default=60.0, ge=0)
     log_level: str = "INFO"

@@ -16,9 +16,10 @@ from sqlalchemy.engine import make_url
 from support import PausableProxy, start_server
 
 BOUND = 2.0  # SIAGA112_DB_TIMEOUT_SECONDS for these servers
-# What a request may take beyond the bound: the watchdog's tick, scheduling on a busy machine.
-SLACK = 2.5
-ENV = {"SIAGA112_DB_TIMEOUT_SECONDS": str(BOUND), "SIAGA112_REQUEST_TIMEOUT_SECONDS": str(BOUND + 1)}
+GUARD = 3.0  # SIAGA112_REQUEST_TIMEOUT_SECONDS: no request waits longer for its answer to start
+# What a request may take beyond that: scheduling on a machine shared with other test runs.
+SLACK = 2.0
+ENV = {"SIAGA112_DB_TIMEOUT_SECONDS": str(BOUND), "SIAGA112_REQUEST_TIMEOUT_SECONDS": str(GUARD)}
 
 
 def _timed(method: str, url: str, **kw) -> tuple[float, httpx.Response]:
@@ -66,7 +67,7 @@ def test_postgresql_partition_answers_within_the_bound_and_recovers(pg_database_
         metrics_took, metrics = _timed("GET", f"{base}/metrics")
         for took, response in answers:
             assert response.status_code == 503, (response.request.url, response.text)
-            assert took < BOUND + SLACK, (response.request.url, took)
+            assert took < GUARD + SLACK, (response.request.url, took)
             assert int(response.headers["Retry-After"]) >= 1
             assert response.headers["content-type"].startswith("application/json")
             assert response.json()["detail"]
@@ -103,7 +104,7 @@ def test_sqlite_locked_by_another_process_answers_within_the_bound_and_recovers(
         health_took, health = _timed("GET", f"{base}/healthz")
         for took, response in writes:
             assert response.status_code == 503, response.text
-            assert took < BOUND + SLACK
+            assert took < GUARD + SLACK
             assert response.headers["Retry-After"] == "2"
         assert health.status_code == 200 and health_took < 1.0  # reads go on while writes wait
 
