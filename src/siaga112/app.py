@@ -43,6 +43,7 @@ from siaga112.open311.routes import router as open311_router
 from siaga112.ops.failures import as_domain_error
 from siaga112.ops.guard import RequestGuard
 from siaga112.ops.health import check_health, check_ready
+from siaga112.ops.protocol import HeaderDeadlineProtocol
 from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
 from siaga112.reference.routes import router as reference_router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     """The whole service; `context` lets tests and the CLI share an already-prepared one."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    HeaderDeadlineProtocol.header_timeout = settings.header_timeout_seconds
     ctx = context or build_context(settings)
 
     @asynccontextmanager

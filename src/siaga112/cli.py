@@ -84,8 +84,10 @@ def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
     _print_demo_accounts(ctx)
     ctx.db.dispose()
     # Event streams never end by themselves; give them a few seconds, then shut down anyway.
+    from siaga112.ops.protocol import HeaderDeadlineProtocol
+
     uvicorn.run("siaga112.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5)
+                access_log=False, timeout_graceful_shutdown=5, http=HeaderDeadlineProtocol)
 
 
 @app.command()

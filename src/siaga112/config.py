@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Whatever happens, a request that has not started its answer by then gets a 503 (a body
     # still arriving by then: 408). Event streams and downloads, once started, are not cut.
     request_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A client must send a request's headers within this many seconds (slow clients, see
+    # docs/deployment.md for the reverse proxy's own limits).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
     # `serve` and `worker` wait this long for an unreachable database before giving up.
     db_start_wait_seconds: float = Field(default=60.0, ge=0)
     log_level: str = "INFO"
