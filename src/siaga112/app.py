@@ -6,6 +6,7 @@ import gc
 from contextlib import asynccontextmanager
 
 import anyio
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -38,6 +39,7 @@ from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.metrics import watch_loop_lag
+from siaga112.notify.service import public_links_unset
 from siaga112.notify.worker import NotificationWorker
 from siaga112.open311.routes import router as open311_router
 from siaga112.ops.failures import as_domain_error
@@ -56,6 +58,8 @@ from siaga112.web.deps import LoginRequired
 from siaga112.web.routes import router as web_router
 from siaga112.web.templating import STATIC_DIR, Pages
 
+log = structlog.get_logger(__name__)
+
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
     """The whole service; `context` lets tests and the CLI share an already-prepared one."""
@@ -70,6 +74,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         # threads contending for the GIL and one SQLite writer mostly trade futexes; a few
         # threads keep the CPU busy and let the rest of the queue wait cheaply in the event loop.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        if public_links_unset(settings):
+            log.warning("public_base_url_unset", links_go_to=settings.public_base_url,
+                        hint="set SIAGA112_PUBLIC_BASE_URL to the address citizens open (https://...)")
         hub = LiveHub(ctx)
         app.state.hub = hub
         await hub.start()
