@@ -91,6 +91,39 @@ def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
 
 
 @app.command()
+def backup(file: Path = typer.Argument(..., help="where to write the backup")) -> None:
+    """Back up the database to FILE while the service runs (SQLite online backup; pg_dump -Fc)."""
+    from siaga112.ops.backup import BackupError
+    from siaga112.ops.backup import backup as run_backup
+
+    settings = Settings()
+    try:
+        result = run_backup(settings.database_url, file)
+    except BackupError as exc:
+        _fail(f"backup failed: {exc}")
+    typer.echo(f"backup written: {result.path} ({result.size} bytes, {result.kind})")
+
+
+@app.command()
+def restore(file: Path = typer.Argument(..., help="a backup made by `siaga112 backup`"),
+            replace: bool = typer.Option(False, "--replace",
+                                         help="overwrite a database that already holds data")) -> None:
+    """Restore the database from FILE, all or nothing; stop the servers first, then migrate."""
+    from siaga112.ops.backup import BackupError, target_has_data
+    from siaga112.ops.backup import restore as run_restore
+
+    settings = Settings()
+    try:
+        if not replace and target_has_data(settings.database_url):
+            _fail("the database already holds data; stop every server and run again with --replace "
+                  "to overwrite it with the backup")
+        run_restore(settings.database_url, file)
+    except BackupError as exc:
+        _fail(f"restore failed: {exc}")
+    typer.echo(f"restored from {file}; run `siaga112 migrate` if the backup is older than this version")
+
+
+@app.command()
 def migrate() -> None:
     """Bring the database schema to the newest version."""
     from siaga112.bootstrap import migrate as run_migrate
