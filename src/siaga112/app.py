@@ -16,8 +16,8 @@ from sqlalchemy import exc as sa_exc
 
 from siaga112.admin.pages import router as admin_pages
 from siaga112.audit.routes import router as audit_router
-from siaga112.audit.service import audit_sealer
 from siaga112.auth.routes import router as auth_router
+from siaga112.background import start_background, start_sop_watcher, stop_all
 from siaga112.blocks.routes import router as blocks_router
 from siaga112.bootstrap import build_context
 from siaga112.calls.pages import router as calls_pages
@@ -25,7 +25,6 @@ from siaga112.calls.routes import router as calls_router
 from siaga112.config import Settings
 from siaga112.context import Context
 from siaga112.db import DatabaseFailure
-from siaga112.dispatch.escalation import EscalationWorker
 from siaga112.dispatch.pages import router as dispatch_pages
 from siaga112.dispatch.routes import router as dispatch_router
 from siaga112.errors import DomainError
@@ -40,7 +39,6 @@ from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.metrics import watch_loop_lag
 from siaga112.notify.service import public_links_unset
-from siaga112.notify.worker import NotificationWorker
 from siaga112.open311.routes import router as open311_router
 from siaga112.ops.failures import as_domain_error
 from siaga112.ops.guard import RequestGuard
@@ -50,7 +48,6 @@ from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
 from siaga112.reference.routes import router as reference_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
-from siaga112.sop.reload import sop_watcher
 from siaga112.telephony.routes import router as telephony_router
 from siaga112.units.routes import recommendations_router
 from siaga112.units.routes import router as units_router
@@ -85,21 +82,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         listener = PgListener(ctx.db.url, ctx.bus) if not ctx.db.is_sqlite else None
         if listener:
             listener.start()
-        worker = (EscalationWorker(ctx, settings.escalation_interval_seconds)
-                  if settings.escalation_interval_seconds > 0 else None)
-        if worker:
-            worker.start()
-        notifier = (NotificationWorker(ctx, settings.notify_interval_seconds)
-                    if settings.notify_interval_seconds > 0 else None)
-        if notifier:
-            notifier.start()
-        sealer = None if ctx.db.is_sqlite else audit_sealer(ctx, settings.audit_seal_interval_seconds)
-        if sealer:
-            sealer.start()
-        watcher = (sop_watcher(ctx, settings.sop_reload_seconds)
-                   if settings.sop_reload_seconds > 0 else None)
-        if watcher:
-            watcher.start()
+        jobs = start_background(ctx) if settings.background_workers else []
+        watcher = start_sop_watcher(ctx)
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
@@ -107,12 +91,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         try:
             yield
         finally:
-            if worker:
-                worker.stop()
-            if sealer:
-                sealer.stop()
-            if notifier:
-                notifier.stop()
+            stop_all(jobs)
             if watcher:
                 watcher.stop()
             if listener:

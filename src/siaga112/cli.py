@@ -72,10 +72,18 @@ def _prepare(settings: Settings, *, wait: bool = False):
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1,
+          no_workers: bool = typer.Option(False, "--no-workers",
+                                          help="leave escalation, notifications and the audit sealer "
+                                               "to `siaga112 worker`")) -> None:
     """Migrate and seed on first start, then serve UI + API."""
+    import os
+
     import uvicorn
 
+    if no_workers:
+        # Each server process builds its app from the environment (siaga112.asgi).
+        os.environ["SIAGA112_BACKGROUND_WORKERS"] = "false"
     settings = Settings()
     if workers > 1 and settings.is_sqlite:
         _fail("several workers need PostgreSQL (SIAGA112_DATABASE_URL=postgresql://...); "
@@ -88,6 +96,37 @@ def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
 
     uvicorn.run("siaga112.asgi:app", host=host, port=port, workers=workers, log_level="warning",
                 access_log=False, timeout_graceful_shutdown=5, http=HeaderDeadlineProtocol)
+
+
+@app.command()
+def worker() -> None:
+    """Run escalation, notifications and the audit sealer in a process of their own (with
+    `serve --no-workers`); several may run, each deadline and message is still handled once."""
+    import signal
+    import threading
+
+    import structlog
+
+    from siaga112.background import start_background, start_sop_watcher, stop_all
+    from siaga112.bootstrap import build_context
+
+    settings = Settings()
+    _prepare(settings, wait=True).db.dispose()  # migrated and seeded, with the maintenance bound
+    # The jobs' own transactions get the request-sized bound, as in `serve`.
+    ctx = build_context(settings, prepare=False)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    jobs = start_background(ctx)
+    watcher = start_sop_watcher(ctx)
+    log = structlog.get_logger("siaga112.worker")
+    log.info("worker_started", jobs=[getattr(j, "name", type(j).__name__) for j in jobs])
+    stopping.wait()
+    log.info("worker_stopping")
+    stop_all(jobs)
+    if watcher:
+        watcher.stop()
+    ctx.db.dispose()
 
 
 @app.command()

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
     # How often the event loop's lag is sampled for /metrics (0: never).
     loop_lag_probe_seconds: float = Field(default=0.1, ge=0)
+    # Whether this server process also runs the background jobs (escalation, notifications, the
+    # audit sealer); false when `siaga112 worker` runs them in a process of their own.
+    background_workers: bool = True
     # How often the escalation worker looks for missed deadlines; 0 turns the worker off.
     escalation_interval_seconds: float = Field(default=1.0, ge=0)
     # How often each process checks whether another one changed the SOP; 0 turns the check off.
