@@ -296,6 +296,8 @@ UNAVAILABLE, BUSY, DISK_FULL = "unavailable", "busy", "disk_full"
 # Lock or statement timeout, serialisation conflict, deadlock, too many connections, starting up.
 _PG_BUSY = {"55P03", "57014", "40001", "40P01", "53300", "57P03"}
 _PG_DISK_FULL = {"53100"}
+# A read-only database (a standby), an administrator's or a crash's shutdown.
+_PG_UNAVAILABLE = {"25006", "57P01", "57P02"}
 
 
 def database_failure(error: BaseException) -> str | None:
@@ -316,7 +318,7 @@ def database_failure(error: BaseException) -> str | None:
         return BUSY
     if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or error.connection_invalidated:
         return UNAVAILABLE
-    if code and code.startswith("08"):  # connection exceptions
+    if code in _PG_UNAVAILABLE or (code and code.startswith("08")):  # 08: connection exceptions
         return UNAVAILABLE
     return None
 

@@ -28,6 +28,11 @@ def _wrapped(error: Exception, cls=sa_exc.OperationalError) -> Exception:
     (_wrapped(__import__("sqlite3").OperationalError("database or disk is full")), DISK_FULL),
     (_wrapped(__import__("sqlite3").OperationalError("database is locked")), BUSY),
     (sa_exc.TimeoutError("QueuePool limit reached"), BUSY),
+    # A standby: reads work, a write is refused.
+    (_wrapped(psycopg.errors.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"),
+              sa_exc.InternalError), UNAVAILABLE),
+    (_wrapped(psycopg.errors.AdminShutdown("terminating connection due to administrator command")),
+     UNAVAILABLE),
     (_wrapped(psycopg.errors.UniqueViolation("duplicate key"), sa_exc.IntegrityError), None),
     (_wrapped(psycopg.errors.UndefinedColumn("no such column"), sa_exc.ProgrammingError), None),
     (ValueError("not a database failure"), None),
