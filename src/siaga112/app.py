@@ -43,6 +43,7 @@ from siaga112.open311.routes import router as open311_router
 from siaga112.ops.failures import as_domain_error
 from siaga112.ops.guard import RequestGuard
 from siaga112.ops.health import check_health, check_ready
+from siaga112.ops.observe import RequestObserver, sample_queue_depths
 from siaga112.ops.protocol import HeaderDeadlineProtocol
 from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.add_middleware(RequestGuard, timeout=settings.request_timeout_seconds)
     # Added last, so it wraps everything, 422s included.
     app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
+    # Outermost: the request id is in every log line, the guard's answers included.
+    app.add_middleware(RequestObserver)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
@@ -176,6 +179,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> PlainTextResponse:
+        sample_queue_depths(ctx)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
