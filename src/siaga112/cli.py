@@ -42,30 +42,125 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
-def _prepare(settings: Settings):
-    from siaga112.bootstrap import build_context
+MAINTENANCE_TIMEOUT = 600.0
 
+
+def _prepare(settings: Settings, *, wait: bool = False):
+    """The context for a command; with `wait`, first wait for a database that is not up yet."""
+    from sqlalchemy.exc import DBAPIError
+
+    from siaga112.bootstrap import build_context
+    from siaga112.logging import configure_logging
+    from siaga112.ops.startup import DatabaseNotReached, wait_for_database, where
+
+    configure_logging(settings.log_level)
     try:
-        return build_context(settings)
+        if wait:
+            wait_for_database(settings.database_url, wait_seconds=settings.db_start_wait_seconds,
+                              timeout=settings.db_timeout_seconds)
+        # Commands do maintenance (migrations, seeding with password hashing, retention over a
+        # year of data): the bound that keeps requests from hanging would cut them off.
+        return build_context(settings.model_copy(update={"db_timeout_seconds": MAINTENANCE_TIMEOUT}))
     except SopError as exc:
         _fail(f"refusing to start: the SOP is invalid\n{exc}")
+    except DatabaseNotReached as exc:
+        _fail(f"refusing to start: {exc}")
+    except (DBAPIError, OSError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        _fail(f"refusing to start: the database ({where(settings.database_url)}) failed: "
+              f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}")
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1,
+          no_workers: bool = typer.Option(False, "--no-workers",
+                                          help="leave escalation, notifications and the audit sealer "
+                                               "to `siaga112 worker`")) -> None:
     """Migrate and seed on first start, then serve UI + API."""
+    import os
+
     import uvicorn
 
+    if no_workers:
+        # Each server process builds its app from the environment (siaga112.asgi).
+        os.environ["SIAGA112_BACKGROUND_WORKERS"] = "false"
     settings = Settings()
     if workers > 1 and settings.is_sqlite:
         _fail("several workers need PostgreSQL (SIAGA112_DATABASE_URL=postgresql://...); "
               "SQLite serves from one process")
-    ctx = _prepare(settings)
+    ctx = _prepare(settings, wait=True)
     _print_demo_accounts(ctx)
     ctx.db.dispose()
     # Event streams never end by themselves; give them a few seconds, then shut down anyway.
+    from siaga112.ops.protocol import HeaderDeadlineProtocol
+
     uvicorn.run("siaga112.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5, **settings.server_options())
+                access_log=False, timeout_graceful_shutdown=5, http=HeaderDeadlineProtocol,
+                **settings.server_options())
+
+
+@app.command()
+def worker() -> None:
+    """Run escalation, notifications and the audit sealer in a process of their own (with
+    `serve --no-workers`); several may run, each deadline and message is still handled once."""
+    import signal
+    import threading
+
+    import structlog
+
+    from siaga112.background import start_background, start_sop_watcher, stop_all
+    from siaga112.bootstrap import build_context
+
+    settings = Settings()
+    _prepare(settings, wait=True).db.dispose()  # migrated and seeded, with the maintenance bound
+    # The jobs' own transactions get the request-sized bound, as in `serve`.
+    ctx = build_context(settings, prepare=False)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    jobs = start_background(ctx)
+    watcher = start_sop_watcher(ctx)
+    log = structlog.get_logger("siaga112.worker")
+    log.info("worker_started", jobs=[getattr(j, "name", type(j).__name__) for j in jobs])
+    stopping.wait()
+    log.info("worker_stopping")
+    stop_all(jobs)
+    if watcher:
+        watcher.stop()
+    ctx.db.dispose()
+
+
+@app.command()
+def backup(file: Path = typer.Argument(..., help="where to write the backup")) -> None:
+    """Back up the database to FILE while the service runs (SQLite online backup; pg_dump -Fc)."""
+    from siaga112.ops.backup import BackupError
+    from siaga112.ops.backup import backup as run_backup
+
+    settings = Settings()
+    try:
+        result = run_backup(settings.database_url, file)
+    except BackupError as exc:
+        _fail(f"backup failed: {exc}")
+    typer.echo(f"backup written: {result.path} ({result.size} bytes, {result.kind})")
+
+
+@app.command()
+def restore(file: Path = typer.Argument(..., help="a backup made by `siaga112 backup`"),
+            replace: bool = typer.Option(False, "--replace",
+                                         help="overwrite a database that already holds data")) -> None:
+    """Restore the database from FILE, all or nothing; stop the servers first, then migrate."""
+    from siaga112.ops.backup import BackupError, target_has_data
+    from siaga112.ops.backup import restore as run_restore
+
+    settings = Settings()
+    try:
+        if not replace and target_has_data(settings.database_url):
+            _fail("the database already holds data; stop every server and run again with --replace "
+                  "to overwrite it with the backup")
+        run_restore(settings.database_url, file)
+    except BackupError as exc:
+        _fail(f"restore failed: {exc}")
+    typer.echo(f"restored from {file}; run `siaga112 migrate` if the backup is older than this version")
 
 
 @app.command()
@@ -75,7 +170,7 @@ def migrate() -> None:
     from siaga112.db import Database
 
     settings = Settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeout=MAINTENANCE_TIMEOUT)
     run_migrate(db)
     db.dispose()
     typer.echo("database is up to date")

@@ -27,11 +27,25 @@ class Settings(BaseSettings):
     classify_threshold: float | None = None
     # PostgreSQL connection pool per process.
     pool_size: int = Field(default=10, ge=1)
+    # The longest one wait on the database may take (a connection, a statement, a lock, a whole
+    # transaction) before it fails; see "When the database misbehaves" in the README.
+    db_timeout_seconds: float = Field(default=4.0, gt=0, le=600)
+    # Whatever happens, a request that has not started its answer by then gets a 503 (a body
+    # still arriving by then: 408). Event streams and downloads, once started, are not cut.
+    request_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A client must send a request's headers within this many seconds (slow clients, see
+    # docs/deployment.md for the reverse proxy's own limits).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # `serve` and `worker` wait this long for an unreachable database before giving up.
+    db_start_wait_seconds: float = Field(default=60.0, ge=0)
     log_level: str = "INFO"
     # Comment lines on idle event streams, so proxies and browsers keep the connection open.
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
     # How often the event loop's lag is sampled for /metrics (0: never).
     loop_lag_probe_seconds: float = Field(default=0.1, ge=0)
+    # Whether this server process also runs the background jobs (escalation, notifications, the
+    # audit sealer); false when `siaga112 worker` runs them in a process of their own.
+    background_workers: bool = True
     # How often the escalation worker looks for missed deadlines; 0 turns the worker off.
     escalation_interval_seconds: float = Field(default=1.0, ge=0)
     # How often each process checks whether another one changed the SOP; 0 turns the check off.

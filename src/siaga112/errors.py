@@ -61,3 +61,24 @@ class InvalidField(DomainError):
     def body(self) -> dict:
         return {"detail": [{"loc": ["body", *self.loc], "msg": self.message,
                             "type": "value_error"}]}
+
+
+class ServiceUnavailable(DomainError):
+    """The database is unreachable or busy: nothing was written; try again shortly."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+    def body(self) -> dict:
+        return {"detail": self.message, "retry_after": self.retry_after}
+
+
+class InsufficientStorage(ServiceUnavailable):
+    """The database's disk is full: nothing was written, and retrying will not help until an
+    operator frees space."""
+
+    status_code = 507

@@ -23,6 +23,7 @@ from siaga112.auth.principal import Principal, Role
 from siaga112.context import Context
 from siaga112.deps import RowId, get_ctx
 from siaga112.errors import Conflict, Forbidden, InvalidField
+from siaga112.notify.service import public_links_unset
 from siaga112.web.deps import page_principal
 from siaga112.web.forms import FormInvalid, blank_to_none, build, form_text, posted_form
 from siaga112.web.templating import pages_of
@@ -102,7 +103,9 @@ def home(request: Request, who: Principal = Depends(_admin), ctx: Context = Depe
         sop = admin.current_sop(ctx, who, conn=conn)
         recent = admin.list_changes(ctx, who, conn=conn, limit=8).items
     return _render(request, "admin/home.html", who=who, section="home", agencies=agencies,
-                   users=users, sop=sop, recent=present_changes(recent), revision=ctx.sop_revision)
+                   users=users, sop=sop, recent=present_changes(recent), revision=ctx.sop_revision,
+                   public_base_url=ctx.settings.public_base_url,
+                   public_links_unset=public_links_unset(ctx.settings))
 
 
 # --- agencies -------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from siaga112.models.citizen import (
 from siaga112.models.event_log import event_log
 from siaga112.models.incident import idempotency_keys, incidents, timeline_entries
 from siaga112.models.landmark import landmarks
+from siaga112.models.ops import readiness_probe
 from siaga112.models.session import web_sessions
 from siaga112.models.unit import unit_positions, units
 from siaga112.models.user import api_tokens, users
@@ -31,7 +32,7 @@ from siaga112.models.wilayah import wilayah
 __all__ = [
     "metadata", "agencies", "priorities", "incident_types", "sop_routes", "assignments", "calls",
     "event_log", "incidents", "timeline_entries", "idempotency_keys", "units", "users",
-    "api_tokens", "wilayah", "unit_positions", "landmarks", "web_sessions",
+    "api_tokens", "wilayah", "unit_positions", "landmarks", "web_sessions", "readiness_probe",
     "citizen_reports", "inbound_messages", "webhook_nonces", "call_sessions", "aml_locations",
     "number_blocks", "number_block_audit", "handovers", "open311_requests",
     "notification_subscriptions", "notification_outbox", "notification_optouts",

@@ -68,6 +68,13 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
     return adapters
 
 
+def public_links_unset(settings: Settings) -> bool:
+    """Texts go out but SIAGA112_PUBLIC_BASE_URL was never set: every message links citizens to
+    the server's own loopback address, which no phone can open."""
+    texts_on = settings.notify_callers and bool(build_adapters(settings))
+    return texts_on and "public_base_url" not in settings.model_fields_set
+
+
 def channel_configured(settings: Settings, channel: str) -> bool:
     if channel == "sms":
         return bool(settings.sms_gateway_url)
