@@ -42,6 +42,7 @@ from siaga112.open311.routes import router as open311_router
 from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
 from siaga112.reference.routes import router as reference_router
+from siaga112.reports.routes import router as reports_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
 from siaga112.sop.reload import sop_watcher
 from siaga112.telephony.routes import router as telephony_router
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                             tile_attribution=settings.tile_attribution, gazetteer=ctx.gazetteer)
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
                    live_router, recommendations_router, places_router, public_router, inbound_router,
-                   webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
+                   webhooks_router, telephony_router, blocks_router, handover_router, open311_router, reports_router,
                    auth_router, audit_router, web_router, calls_pages, dispatch_pages,
                    incident_pages, admin_pages):
         app.include_router(router)

@@ -215,6 +215,16 @@ def require_call_kpi_reader(who: Principal) -> None:
         raise _refuse(who, "read call KPIs")
 
 
+def kpi_agency_scope(who: Principal) -> str | None:
+    """Whose KPIs a person reads: everything (None) for those who see every incident, their own
+    agency's for its dispatchers and viewers; machine accounts none."""
+    if sees_all_incidents(who):
+        return None
+    if is_agency_member(who):
+        return who.agency_code
+    raise _refuse(who, "read KPIs")
+
+
 # ------------------------------------------------------------------ consoles
 
 _LANDING = {Role.CALL_TAKER: "/konsol/panggilan", Role.DISPATCHER: "/konsol/dinas",
