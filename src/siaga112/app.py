@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from siaga112.admin.pages import router as admin_pages
+from siaga112.alerts.routes import router as alerts_router
 from siaga112.audit.routes import router as audit_router
 from siaga112.audit.service import audit_sealer
 from siaga112.auth.routes import router as auth_router
@@ -124,8 +125,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                             tile_attribution=settings.tile_attribution, gazetteer=ctx.gazetteer)
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
                    live_router, recommendations_router, places_router, public_router, inbound_router,
-                   webhooks_router, telephony_router, blocks_router, handover_router, open311_router, reports_router,
-                   auth_router, audit_router, web_router, calls_pages, dispatch_pages,
+                   webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
+                   reports_router, alerts_router, auth_router, audit_router, web_router, calls_pages, dispatch_pages,
                    incident_pages, admin_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

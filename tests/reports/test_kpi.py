@@ -3,41 +3,16 @@ the test wrote, in the comments beside it."""
 from __future__ import annotations
 
 import pytest
-from history import add_assignment, add_call, add_incident
+from history import PENAJAM_DESA, SEPAKU_DESA, seed_day
 
 API = "/api/v1/kpi"
 PERIOD = {"from": "2026-11-02", "to": "2026-11-03"}  # one day, WITA
-PENAJAM_DESA, SEPAKU_DESA = "64.09.01.1001", "64.09.04.1005"
 
 
 @pytest.fixture
 def history(ctx):
-    """Six contacts and two incidents on 2 November, and some of the day before and after."""
     with ctx.db.transaction() as conn:
-        fire = add_incident(conn, type_code="FIRE-BLDG", created=60, desa=PENAJAM_DESA, status="closed",
-                            closed=60 + 3600)
-        flood = add_incident(conn, type_code="FLOOD", created=400, desa=SEPAKU_DESA, channel="call")
-        add_call(conn, outcome="emergency", received=0, answered=5, incident_id=fire)
-        add_call(conn, outcome="emergency", received=300, answered=312, incident_id=flood)
-        add_call(conn, outcome="prank", received=1000, answered=1018)
-        add_call(conn, outcome="silent", received=2000, answered=2025)
-        add_call(conn, outcome="misdial", received=3000, answered=3008)
-        add_call(conn, outcome="information", received=4000, answered=None, channel="whatsapp")
-        # DAMKAR acknowledges within its 60 s, dispatches 45 s after the call was answered (at 5 s),
-        # and its unit is on scene 600 s later.
-        add_assignment(conn, fire, "DAMKAR", created=60, due_after=60, status="on_scene",
-                       acknowledged=90, dispatched=50, on_scene=650)
-        # BPBD acknowledges 200 s after the 120 s deadline started, dispatches 150 s after answer (312).
-        add_assignment(conn, flood, "BPBD", created=400, due_after=120, status="dispatched",
-                       acknowledged=600, dispatched=462, on_scene=None)
-        # DINKES never acknowledged: its deadline passed long ago, so it counts as missed.
-        add_assignment(conn, flood, "DINKES", role="support", created=400, due_after=120, status="pending")
-        # Outside the day (the evening before, in WITA, and the day after): never counted.
-        add_call(conn, outcome="prank", received=-10 * 3600, answered=-10 * 3600 + 1)
-        late = add_incident(conn, type_code="FIRE-BLDG", created=86400 + 7200, desa=PENAJAM_DESA)
-        add_call(conn, outcome="emergency", received=86400 + 7100, answered=86400 + 7101, incident_id=late)
-        add_assignment(conn, late, "DAMKAR", created=86400 + 7200, due_after=60, status="pending")
-    return {"fire": fire, "flood": flood}
+        return seed_day(conn)
 
 
 def test_totals_follow_from_the_recorded_timestamps(actors, history):

@@ -131,6 +131,10 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/lapor"): [("get", same(200))],
     ("GET", "/lapor/lokasi.js"): [("get", same(200))],
     ("POST", "/lapor"): [("report", same(303))],
+    # Public alerts: for everyone alike (a code that names no alert is the same 404 for all).
+    ("GET", "/peringatan"): [("get", same(200))],
+    ("GET", "/peringatan/{code}"): [("get", same(404))],
+    ("GET", "/alerts.atom"): [("get", same(200))],
     # Open311: reading is public; creating takes the api_key of a role that may create incidents
     # (GeoReport answers 403 for a missing or insufficient key).
     ("GET", "/open311/v2/services.{fmt}"): [("get", same(200))],

@@ -20,6 +20,7 @@ from siaga112.auth.permissions import kpi_agency_scope
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
+from siaga112.errors import InvalidField, NotFound
 from siaga112.models import agencies, assignments, calls, incidents
 from siaga112.models.call import OUTCOMES
 from siaga112.reports.schemas import (
@@ -119,9 +120,16 @@ def _incident_start() -> Any:
 
 
 def kpi_report(ctx: Context, who: Principal, *, conn: Connection, since: datetime, until: datetime,
-               group_by: GroupBy | None, now: datetime | None = None) -> KpiReport:
-    """The figures of [since, until), in total and per group."""
+               group_by: GroupBy | None, agency: str | None = None,
+               now: datetime | None = None) -> KpiReport:
+    """The figures of [since, until), in total and per group; `agency` limits them to one."""
     scope = kpi_agency_scope(who)
+    if agency is not None:
+        if scope is not None and agency != scope:
+            raise NotFound("no such agency in your scope")
+        if agency not in ctx.sop.agencies:
+            raise InvalidField("agency", f"unknown agency {agency!r}", source="query")
+        scope = agency
     now = now or utcnow()
     tz = ZoneInfo(ctx.sop.timezone)
 
