@@ -94,6 +94,7 @@ def test_an_agency_reads_only_its_own_figures(actors, history):
     ({"from": "2026-11-02T09:00:00", "to": "2026-11-03"}, "from"),
     ({"from": "kemarin", "to": "2026-11-03"}, "from"),
     ({"from": "2025-01-01", "to": "2026-11-03"}, "to"),
+    ({"from": "0001-01-01", "to": "0001-01-02"}, "from"),
     ({**PERIOD, "group_by": "planet"}, "group_by"),
 ])
 def test_bad_input_names_the_field(actors, params, field):

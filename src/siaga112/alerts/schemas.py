@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from siaga112.incidents.schemas import Strict
 
@@ -42,6 +42,14 @@ class AlertContent(Strict):
     areas: AreaIn | None = None
     status: AlertStatus = "Actual"
     broadcast: bool = True
+
+    @field_validator("onset", "expires")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        # A year a database column cannot hold once turned to UTC is a typo, not a warning.
+        if value is not None and not 2000 <= value.year <= 2200:
+            raise ValueError("a date between the years 2000 and 2200")
+        return value
 
 
 class AlertCreate(AlertContent):

@@ -47,8 +47,8 @@ class MonthlyReport:
 
 def month_period(ctx: Context, month: str) -> tuple[datetime, datetime]:
     found = MONTH.match(month or "")
-    if not found:
-        raise InvalidField("month", "give the month as YYYY-MM", source="query")
+    if not found or not 2000 <= int(found[1]) <= 2200:
+        raise InvalidField("month", "give the month as YYYY-MM (years 2000 to 2200)", source="query")
     tz = ZoneInfo(ctx.sop.timezone)
     first = date(int(found[1]), int(found[2]), 1)
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)

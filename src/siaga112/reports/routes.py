@@ -28,13 +28,16 @@ def period_bound(value: str | None, name: str, tz: ZoneInfo) -> datetime | None:
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(0), tz)
-        parsed = datetime.fromisoformat(value)
+            parsed = datetime.combine(date.fromisoformat(value), time(0), tz)
+        else:
+            parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidField(name, "give a date (YYYY-MM-DD) or a timestamp with its offset",
                            source="query") from None
     if parsed.tzinfo is None:
         raise InvalidField(name, "a timestamp needs its offset, e.g. +08:00", source="query")
+    if not 2000 <= parsed.year <= 2200:
+        raise InvalidField(name, "a date between the years 2000 and 2200", source="query")
     return parsed
 
 
