@@ -43,6 +43,7 @@ from siaga112.open311.routes import router as open311_router
 from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
 from siaga112.reference.routes import router as reference_router
+from siaga112.reports.pages import router as report_pages
 from siaga112.reports.routes import router as reports_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
 from siaga112.sop.reload import sop_watcher
@@ -127,7 +128,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                    live_router, recommendations_router, places_router, public_router, inbound_router,
                    webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
                    reports_router, alerts_router, auth_router, audit_router, web_router, calls_pages, dispatch_pages,
-                   incident_pages, admin_pages):
+                   incident_pages, admin_pages, report_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(RejectNul)

@@ -7,7 +7,8 @@ import io
 from pathlib import Path
 
 import pytest
-from history import SEPAKU_DESA, seed_day
+
+from kpi_history import SEPAKU_DESA, seed_day
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
 CSV = "/api/v1/reports/incidents.csv"

@@ -3,7 +3,8 @@ the test wrote, in the comments beside it."""
 from __future__ import annotations
 
 import pytest
-from history import PENAJAM_DESA, SEPAKU_DESA, seed_day
+
+from kpi_history import PENAJAM_DESA, SEPAKU_DESA, seed_day
 
 API = "/api/v1/kpi"
 PERIOD = {"from": "2026-11-02", "to": "2026-11-03"}  # one day, WITA

@@ -104,6 +104,9 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     # The command centre (and viewers of everything).
     ("GET", "/konsol/komando"): [("get", COMMAND)],
     ("GET", "/konsol/komando/ringkasan"): [("get", COMMAND)],
+    # The reports dashboard: the command centre and leadership (viewers of everything).
+    ("GET", "/konsol/laporan"): [("get", COMMAND)],
+    ("GET", "/konsol/laporan/data.json"): [("get", COMMAND)],
     # Administration.
     ("GET", "/konsol/admin"): [("get", ADMIN)],
     ("GET", "/konsol/admin/audit"): [("get", ADMIN)],
@@ -150,6 +153,7 @@ INCIDENT_ACTIONS = ("terima", "kirim", "progres", "tolak", "bantuan", "catatan",
 USER_ACTIONS = ("nonaktifkan", "aktifkan", "sandi")
 QUERIES = {
     "/konsol/panggilan/riwayat": {"phone": "081234567890"},
+    "/konsol/laporan/data.json": {"from": "2026-11-01", "to": "2026-11-02"},
     "/konsol/panggilan/wilayah": {"desa_q": "penajam"},
     "/konsol/panggilan/duplikat": {"type_code": "FIRE-BLDG", **PENAJAM},
     "/bahasa/{lang}": {"kembali": "/lacak"},

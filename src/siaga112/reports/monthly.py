@@ -69,11 +69,11 @@ def build(ctx: Context, who: Principal, *, conn: Connection, month: str, agency:
         title=f"Laporan Bulanan Call Center Siaga 112 — {month_label}", month_label=month_label,
         scope_label=scope_label, since=since, until=until, totals=figures["agency"].totals,
         by_agency=figures["agency"].groups, by_type=figures["type"].groups,
-        by_kecamatan=figures["kecamatan"].groups, daily=_daily(conn, since, until, tz, scope),
+        by_kecamatan=figures["kecamatan"].groups, daily=daily_counts(conn, since, until, tz, scope),
         generated_at=utcnow(), agency=scope)
 
 
-def _daily(conn: Connection, since: datetime, until: datetime, tz: ZoneInfo,
+def daily_counts(conn: Connection, since: datetime, until: datetime, tz: ZoneInfo,
            scope: str | None) -> list[tuple[date, int, int]]:
     """Calls and incidents per day of the month (WITA)."""
     days = [(since + timedelta(days=n)).date() for n in range((until - since).days)]
