@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import exc as sa_exc
 
 from siaga112.admin.pages import router as admin_pages
+from siaga112.alerts.routes import router as alerts_router
 from siaga112.audit.routes import router as audit_router
 from siaga112.auth.routes import router as auth_router
 from siaga112.background import start_background, start_sop_watcher, stop_all
@@ -48,6 +49,8 @@ from siaga112.ops.protocol import HeaderDeadlineProtocol
 from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
 from siaga112.reference.routes import router as reference_router
+from siaga112.reports.pages import router as report_pages
+from siaga112.reports.routes import router as reports_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
 from siaga112.telephony.routes import router as telephony_router
 from siaga112.units.routes import recommendations_router
@@ -117,8 +120,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
                    live_router, recommendations_router, places_router, public_router, inbound_router,
                    webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
-                   auth_router, audit_router, web_router, calls_pages, dispatch_pages,
-                   incident_pages, admin_pages):
+                   reports_router, alerts_router, auth_router, audit_router, web_router, calls_pages, dispatch_pages,
+                   incident_pages, admin_pages, report_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(RejectNul)

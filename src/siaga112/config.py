@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Citizens and partner systems (see docs/citizens.md).
     # Where citizens open their ticket page; goes into SMS and WhatsApp messages.
     public_base_url: str = "http://127.0.0.1:8112"
+    # The CAP <sender> of public alerts: an address that identifies the regency's centre.
+    cap_sender: str = "siaga112@penajamkab.go.id"
     # HMAC secrets per inbound integration (sms, whatsapp, telephony, aml), JSON in the
     # environment; several secrets separated by spaces during a rotation. No secret: refused.
     webhook_secrets: dict[str, str] = Field(default_factory=dict)

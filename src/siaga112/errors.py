@@ -54,12 +54,13 @@ class InvalidField(DomainError):
 
     status_code = 422
 
-    def __init__(self, loc: tuple[str, ...] | str, message: str):
+    def __init__(self, loc: tuple[str, ...] | str, message: str, *, source: str = "body"):
         super().__init__(message)
         self.loc = (loc,) if isinstance(loc, str) else tuple(loc)
+        self.source = source  # "body" or "query", as FastAPI names where a field came from
 
     def body(self) -> dict:
-        return {"detail": [{"loc": ["body", *self.loc], "msg": self.message,
+        return {"detail": [{"loc": [self.source, *self.loc], "msg": self.message,
                             "type": "value_error"}]}
 
 

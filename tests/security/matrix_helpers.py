@@ -210,6 +210,18 @@ class World:
             return r.json()["id"]
         return self.shared("handover", make)
 
+    def alert(self, *, fresh: bool = True) -> str:
+        """A public alert for Kecamatan Sepaku (a fresh one for each update or cancellation)."""
+        def make() -> str:
+            r = self.admin.post(f"{API}/alerts", json=self.alert_body())
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+        return make() if fresh else self.shared("alert", make)
+
+    def alert_body(self) -> dict:
+        return {"event": "Banjir", "category": "Met", "headline": "Banjir di Sepaku",
+                "description": "Air Sungai Sepaku naik.", "areas": {"codes": ["64.09.04"]}}
+
     def handover_body(self) -> dict:
         return {"target": "BALIKPAPAN", "caller": {"phone": self.phone()},
                 "description": "Kecelakaan di Km 12 arah Balikpapan"}

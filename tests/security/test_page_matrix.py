@@ -104,6 +104,9 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     # The command centre (and viewers of everything).
     ("GET", "/konsol/komando"): [("get", COMMAND)],
     ("GET", "/konsol/komando/ringkasan"): [("get", COMMAND)],
+    # The reports dashboard: the command centre and leadership (viewers of everything).
+    ("GET", "/konsol/laporan"): [("get", COMMAND)],
+    ("GET", "/konsol/laporan/data.json"): [("get", COMMAND)],
     # Administration.
     ("GET", "/konsol/admin"): [("get", ADMIN)],
     ("GET", "/konsol/admin/audit"): [("get", ADMIN)],
@@ -131,6 +134,10 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/lapor"): [("get", same(200))],
     ("GET", "/lapor/lokasi.js"): [("get", same(200))],
     ("POST", "/lapor"): [("report", same(303))],
+    # Public alerts: for everyone alike (a code that names no alert is the same 404 for all).
+    ("GET", "/peringatan"): [("get", same(200))],
+    ("GET", "/peringatan/{code}"): [("get", same(404))],
+    ("GET", "/alerts.atom"): [("get", same(200))],
     # Open311: reading is public; creating takes the api_key of a role that may create incidents
     # (GeoReport answers 403 for a missing or insufficient key).
     ("GET", "/open311/v2/services.{fmt}"): [("get", same(200))],
@@ -146,6 +153,7 @@ INCIDENT_ACTIONS = ("terima", "kirim", "progres", "tolak", "bantuan", "catatan",
 USER_ACTIONS = ("nonaktifkan", "aktifkan", "sandi")
 QUERIES = {
     "/konsol/panggilan/riwayat": {"phone": "081234567890"},
+    "/konsol/laporan/data.json": {"from": "2026-11-01", "to": "2026-11-02"},
     "/konsol/panggilan/wilayah": {"desa_q": "penajam"},
     "/konsol/panggilan/duplikat": {"type_code": "FIRE-BLDG", **PENAJAM},
     "/bahasa/{lang}": {"kembali": "/lacak"},

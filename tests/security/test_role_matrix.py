@@ -164,6 +164,18 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/api/v1/auth/users/{username}/enable"): ("user", ADMIN),
     ("POST", "/api/v1/auth/users/{username}/password"): ("set_password", rule(403, admin=204)),
     ("GET", "/api/v1/audit"): ("get", ADMIN),
+    # Reports: everyone who works with incidents reads KPIs (an agency its own); machines none.
+    # The CSV lists what the asker may see, so every account gets one.
+    ("GET", "/api/v1/kpi"): ("period", rule(200, telephony=403, telephony_other=403)),
+    ("GET", "/api/v1/reports/incidents.csv"): ("period", rule(200)),
+    ("GET", "/api/v1/reports/monthly"): ("month", rule(200, telephony=403, telephony_other=403)),
+    # Public alerts: BPBD and the command centre write them; anyone reads the CAP document.
+    ("POST", "/api/v1/alerts"): ("alert", rule(403, admin=201, commander=201)),
+    ("GET", "/api/v1/alerts"): ("get", rule(200)),
+    ("GET", "/api/v1/alerts/{alert_id}"): ("get", rule(200)),
+    ("GET", "/api/v1/alerts/{alert_id}.xml"): ("get", PUBLIC),
+    ("POST", "/api/v1/alerts/{alert_id}/update"): ("alert_update", rule(403, admin=201, commander=201)),
+    ("POST", "/api/v1/alerts/{alert_id}/cancel"): ("alert_cancel", rule(403, admin=201, commander=201)),
 }
 
 
@@ -199,6 +211,7 @@ def _fill(path: str, w: World, kind: str, fresh: bool) -> str:
         "block_id": lambda: str(w.block(fresh=fresh, confirmed=kind == "release")),
         "handover_id": w.handover,
         "ticket": w.ticket,
+        "alert_id": lambda: w.alert(fresh=fresh),
     }
     for name, make in values.items():
         if "{" + name + "}" in path:
@@ -245,6 +258,10 @@ def _request(kind: str, method: str, path: str, actor: str, w: World) -> Req:
         url += "?agency_code=DAMKAR"
     elif kind == "search":
         url += "?q=penajam"
+    elif kind == "period":
+        url += "?from=2026-11-01&to=2026-12-01"
+    elif kind == "month":
+        url += "?month=2026-11&format=xlsx"
     elif kind == "progress":
         w.dispatched({"id": url.split("/")[4]})
     elif kind == "user" and url.endswith("/enable"):
@@ -282,6 +299,8 @@ def _request(kind: str, method: str, path: str, actor: str, w: World) -> Req:
         "block": lambda: {"phone": w.phone(), "reason": "iseng berulang"},
         "decide": lambda: {"note": "sudah diperiksa"}, "release": lambda: {"note": "nomor dipakai warga lain"},
         "handover": w.handover_body,
+        "alert": w.alert_body, "alert_update": lambda: {"severity": "Severe"},
+        "alert_cancel": lambda: {"note": "Air sudah surut."},
         "web_report": lambda: {"description": "Jalan tertutup longsor", "notify": "none", **PENAJAM},
     }.get(kind, lambda: None)()
     return Req(url, json=body, after=after)

@@ -258,6 +258,27 @@ def require_call_kpi_reader(who: Principal) -> None:
         raise _refuse(who, "read call KPIs")
 
 
+def may_issue_alerts(who: Principal, command_agency: str) -> bool:
+    """Public warnings come from the command centre: commanders, administrators, and the
+    command agency's (BPBD's) own dispatchers."""
+    return commands(who) or (who.role == Role.DISPATCHER and who.agency_code == command_agency)
+
+
+def require_alert_issuer(who: Principal, command_agency: str) -> None:
+    if not may_issue_alerts(who, command_agency):
+        raise _refuse(who, "issue public alerts")
+
+
+def kpi_agency_scope(who: Principal) -> str | None:
+    """Whose KPIs a person reads: everything (None) for those who see every incident, their own
+    agency's for its dispatchers and viewers; machine accounts none."""
+    if sees_all_incidents(who):
+        return None
+    if is_agency_member(who):
+        return who.agency_code
+    raise _refuse(who, "read KPIs")
+
+
 # ------------------------------------------------------------------ consoles
 
 _LANDING = {Role.CALL_TAKER: "/konsol/panggilan", Role.DISPATCHER: "/konsol/dinas",

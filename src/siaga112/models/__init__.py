@@ -2,6 +2,7 @@
 from siaga112.db import metadata
 from siaga112.models.admin import admin_changes
 from siaga112.models.agency import agencies, incident_types, priorities, sop_routes, sop_state
+from siaga112.models.alert import alert_subscriptions, alerts
 from siaga112.models.assignment import assignments
 from siaga112.models.audit import audit_log, login_attempts, rate_limit_buckets
 from siaga112.models.call import calls
@@ -39,4 +40,5 @@ __all__ = [
     "notification_cursor",
     "audit_log", "login_attempts", "rate_limit_buckets",
     "admin_changes", "sop_state",
+    "alerts", "alert_subscriptions",
 ]

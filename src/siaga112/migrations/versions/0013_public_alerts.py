@@ -1,0 +1,72 @@
+"""public alerts (CAP 1.2) and their subscribers
+
+Revision ID: 0013
+Revises: 0012
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from siaga112.db import JSONType, UTCDateTime
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("code", sa.String(16), nullable=False),
+        sa.Column("identifier", sa.String(120), nullable=False),
+        sa.Column("sender", sa.String(120), nullable=False),
+        sa.Column("sent_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("msg_type", sa.String(8), nullable=False),
+        sa.Column("references_id", sa.String(36),
+                  sa.ForeignKey("alerts.id", name="fk_alerts_references_id_alerts")),
+        sa.Column("superseded_at", UTCDateTime(timezone=True)),
+        sa.Column("event", sa.Text, nullable=False),
+        sa.Column("category", sa.String(16), nullable=False),
+        sa.Column("urgency", sa.String(16), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("certainty", sa.String(16), nullable=False),
+        sa.Column("response_type", sa.String(16)),
+        sa.Column("headline", sa.Text, nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("instruction", sa.Text),
+        sa.Column("onset_at", UTCDateTime(timezone=True)),
+        sa.Column("expires_at", UTCDateTime(timezone=True)),
+        sa.Column("area_desc", sa.Text, nullable=False),
+        sa.Column("area_codes", JSONType, nullable=False),
+        sa.Column("polygon", JSONType),
+        sa.Column("desa_codes", JSONType, nullable=False),
+        sa.Column("incident_id", sa.String(36),
+                  sa.ForeignKey("incidents.id", name="fk_alerts_incident_id_incidents")),
+        sa.Column("note", sa.Text),
+        sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", name="fk_alerts_created_by_users")),
+        sa.Column("recipients", sa.Integer, nullable=False, server_default="0"),
+        sa.CheckConstraint("msg_type IN ('Alert','Update','Cancel')", name=op.f("ck_alerts_msg_type")),
+        sa.UniqueConstraint("code", name="uq_alerts_code"),
+        sa.UniqueConstraint("identifier", name="uq_alerts_identifier"),
+    )
+    op.create_index("ix_alerts_sent_at", "alerts", ["sent_at"])
+    op.create_table(
+        "alert_subscriptions",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("phone", sa.String(32), nullable=False),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("area_code", sa.String(16), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("opted_out_at", UTCDateTime(timezone=True)),
+        sa.UniqueConstraint("phone", "channel", "area_code", name="uq_alert_subscriptions_phone"),
+    )
+    op.create_index("ix_alert_subscriptions_area_code", "alert_subscriptions", ["area_code"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_alert_subscriptions_area_code", "alert_subscriptions")
+    op.drop_table("alert_subscriptions")
+    op.drop_index("ix_alerts_sent_at", "alerts")
+    op.drop_table("alerts")
