@@ -221,3 +221,29 @@ def test_offline_actions_are_refused_on_the_spot_and_countdowns_look_stale(scree
     d.context.set_offline(False)
     p.wait_for_selector("#offline-banner[hidden]", state="attached", timeout=5000)
     assert _assignment(actors, fire["id"], "DAMKAR")["status"] == "pending"
+
+
+# ------------------------------------------------------------------ out of area
+
+def test_out_of_area_is_handed_over_from_the_console_and_no_centre_is_preselected(screen, actors):
+    ct = screen("call_taker")
+    p = ct.page
+    assert p.input_value("#transferred_to") == ""
+    p.keyboard.press("Alt+KeyN")
+    p.keyboard.type("081234500020")
+    p.keyboard.press("Alt+KeyD")
+    p.keyboard.type("kebakaran gudang di Balikpapan Barat")
+    p.keyboard.press("Alt+KeyL")  # no centre chosen yet: refused, nothing recorded
+    expect(p.locator("#toast.error")).to_contain_text("Alt+G")
+    assert actors["call_taker"].get(f"{API}/callers/081234500020").json()["calls"] == []
+    p.keyboard.press("Alt+KeyG")
+    p.select_option("#transferred_to", "BALIKPAPAN")
+    p.keyboard.press("Alt+KeyL")
+    expect(p.locator("#phone")).to_have_value("")
+    handovers = actors["call_taker"].get(f"{API}/handovers").json()
+    sent = [h for h in handovers if h["document"]["incidentComponent"]["description"]
+            == "kebakaran gudang di Balikpapan Barat"]
+    assert [h["target"] for h in sent] == ["BALIKPAPAN"]
+    assert actors["call_taker"].get(f"{API}/callers/081234500020").json()["calls"][0]["transferred_to"] == "BALIKPAPAN"
+    ct.shot("handed-over")
+    assert not [e for e in ct.errors if "422" not in e], ct.errors  # the refusal above is a 422

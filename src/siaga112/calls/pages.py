@@ -15,12 +15,15 @@ from siaga112.calls.schemas import TRANSFER_TARGETS, CallCreate
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.deps import get_ctx
-from siaga112.errors import Forbidden
+from siaga112.errors import Forbidden, InvalidField
+from siaga112.handover import service as handovers
+from siaga112.handover.schemas import HandoverCreate
 from siaga112.inbound import service as reports
 from siaga112.inbound.schemas import ReportClose, ReportVerify
 from siaga112.incidents import intake, reads
 from siaga112.incidents.duplicates import find_duplicates
 from siaga112.incidents.schemas import IncidentCreate
+from siaga112.interop.eidd import TARGET_NAMES
 from siaga112.phone import normalise_phone
 from siaga112.places.service import search_places
 from siaga112.telephony import service as telephony
@@ -50,7 +53,8 @@ def _call_taker(who: Principal = Depends(page_principal)) -> Principal:
 def new_call(request: Request, who: Principal = Depends(_call_taker), ctx: Context = Depends(get_ctx)):
     return pages_of(request).render(
         request, "calls/new_call.html", who=who, nav="calls", sop=ctx.sop, outcomes=OUTCOMES,
-        transfer_targets=TRANSFER_TARGETS, form_key=str(uuid.uuid4()))
+        transfer_targets=[(t, TARGET_NAMES.get(t, t)) for t in TRANSFER_TARGETS],
+        form_key=str(uuid.uuid4()))
 
 
 @router.get("/antrean")
@@ -172,11 +176,24 @@ def record_outcome(request: Request, who: Principal = Depends(_call_taker),
                            "call_session_id", "report_id")
     if fields["outcome"] != "out_of_area":
         fields["transferred_to"] = None
+    elif not fields["transferred_to"]:
+        # No centre is preselected: a call sent to the wrong centre is a call lost.
+        raise InvalidField("transferred_to", "pilih pusat 112 tujuan pengalihan (Alt+G)")
     outcome = {"outcome": fields["outcome"], "transferred_to": fields["transferred_to"],
                "note": fields["note"]}
     linked = None
     with ctx.db.transaction() as conn:
-        if fields["report_id"]:
+        if fields["outcome"] == "out_of_area":
+            # Handed over: the receiving centre gets the EIDD record (what was typed goes with it),
+            # and the call, report or PBX session is closed with it.
+            text = blank_to_none(form, "description", "address")
+            handovers.create_handover(ctx, who, build(HandoverCreate, {
+                "target": fields["transferred_to"], "report_id": fields["report_id"],
+                "call_session_id": fields["call_session_id"],
+                "caller": None if fields["report_id"] else _caller(form),
+                "description": text["description"], "note": fields["note"],
+                "location": {"address": text["address"]} if text["address"] else None}), conn=conn)
+        elif fields["report_id"]:
             # A citizen report: a duplicate joins the incident, anything else closes it.
             if fields["outcome"] == "duplicate":
                 reports.verify_report(ctx, who, fields["report_id"],
