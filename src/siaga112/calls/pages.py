@@ -140,6 +140,11 @@ def duplicates(request: Request, who: Principal = Depends(_call_taker), ctx: Con
     lat, lon = _float(q.get("lat")), _float(q.get("lon"))
     if (lat is None or lon is None) and q.get("desa_code"):
         lat, lon = ctx.gazetteer.desa_centroid(q["desa_code"]) or (None, None)
+    if (lat is None or lon is None) and q.get("address", "").strip():
+        # Only an address typed: the place it names, as intake would locate it.
+        place = ctx.gazetteer.match_address(q["address"][:500])
+        if place is not None:
+            lat, lon = place.lat, place.lon
     type_code = q.get("type_code") or "OTHER"
     if type_code not in ctx.sop.incident_types:
         type_code = "OTHER"
@@ -174,6 +179,9 @@ def record_outcome(request: Request, who: Principal = Depends(_call_taker),
     """A call that is not a new emergency: one key, one row."""
     fields = blank_to_none(form, "outcome", "channel", "transferred_to", "incident_id", "note",
                            "call_session_id", "report_id")
+    if fields["outcome"] == "duplicate" and not fields["note"]:
+        # A second caller's own words stay with the incident they are linked to.
+        fields["note"] = blank_to_none(form, "description")["description"]
     if fields["outcome"] != "out_of_area":
         fields["transferred_to"] = None
     elif not fields["transferred_to"]:
