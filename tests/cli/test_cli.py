@@ -139,7 +139,7 @@ def all_broken() -> str:
 def test_sop_check_accepts_the_packaged_sop(tmp_path):
     r = siaga112("sop", "check", env=cli_env(None, tmp_path), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert f"{PACKAGED_PATH}: OK — 16 agencies, 23 incident types, 4 priorities" in r.stdout
+    assert f"{PACKAGED_PATH}: OK — 16 agencies, 24 incident types, 4 priorities" in r.stdout
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))

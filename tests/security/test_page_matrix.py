@@ -82,7 +82,8 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/konsol/panggilan/sesi/{session_id}"): [("get", FLOOR)],
     ("GET", "/konsol/panggilan/laporan/{report_id}"): [("get", FLOOR)],
     ("POST", "/konsol/panggilan/saran"): [("suggest", FLOOR)],
-    ("POST", "/konsol/panggilan/hasil"): [("outcome", page(403, admin=204, call_taker=204, commander=204))],
+    # 200: the answer is the ticket card for the call just handled (empty for a prank).
+    ("POST", "/konsol/panggilan/hasil"): [("outcome", page(403, admin=200, call_taker=200, commander=200))],
     ("POST", "/konsol/panggilan/insiden"): [("intake", page(403, admin=201, call_taker=201, commander=201))],
     # The agency dispatcher's console: a user bound to an agency (dispatcher or viewer).
     ("GET", "/konsol/dinas"): [("get", AGENCY)],
@@ -98,7 +99,8 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
         ("progres", ON_DAMKAR_ASSIGNMENT), ("tolak", ON_DAMKAR_ASSIGNMENT),
         ("bantuan", page(403, admin=200, commander=200, damkar=200, pln=200, dlh=404, viewer_dlh=404)),
         ("catatan", page(200, viewer=403, viewer_damkar=403, viewer_dlh=403, dlh=404)),
-        ("status", page(403, admin=200, call_taker=200, commander=200, damkar=200, pln=200,
+        # Resolving: the lead (DAMKAR) or staff; PLN only supports the fire.
+        ("status", page(403, admin=200, call_taker=200, commander=200, damkar=200,
                         dlh=404, viewer_dlh=404)),
         ("alihkan", page(403, admin=200, commander=200))],
     # The command centre (and viewers of everything).

@@ -221,3 +221,58 @@ def test_offline_actions_are_refused_on_the_spot_and_countdowns_look_stale(scree
     d.context.set_offline(False)
     p.wait_for_selector("#offline-banner[hidden]", state="attached", timeout=5000)
     assert _assignment(actors, fire["id"], "DAMKAR")["status"] == "pending"
+
+
+# ------------------------------------------------------------------ out of area
+
+def test_out_of_area_is_handed_over_from_the_console_and_no_centre_is_preselected(screen, actors):
+    ct = screen("call_taker")
+    p = ct.page
+    assert p.input_value("#transferred_to") == ""
+    p.keyboard.press("Alt+KeyN")
+    p.keyboard.type("081234500020")
+    p.keyboard.press("Alt+KeyD")
+    p.keyboard.type("kebakaran gudang di Balikpapan Barat")
+    p.keyboard.press("Alt+KeyL")  # no centre chosen yet: refused, nothing recorded
+    expect(p.locator("#toast.error")).to_contain_text("Alt+G")
+    assert actors["call_taker"].get(f"{API}/callers/081234500020").json()["calls"] == []
+    p.keyboard.press("Alt+KeyG")
+    p.select_option("#transferred_to", "BALIKPAPAN")
+    p.keyboard.press("Alt+KeyL")
+    expect(p.locator("#phone")).to_have_value("")
+    handovers = actors["call_taker"].get(f"{API}/handovers").json()
+    sent = [h for h in handovers if h["document"]["incidentComponent"]["description"]
+            == "kebakaran gudang di Balikpapan Barat"]
+    assert [h["target"] for h in sent] == ["BALIKPAPAN"]
+    assert actors["call_taker"].get(f"{API}/callers/081234500020").json()["calls"][0]["transferred_to"] == "BALIKPAPAN"
+    ct.shot("handed-over")
+    assert not [e for e in ct.errors if "422" not in e], ct.errors  # the refusal above is a 422
+
+
+# ------------------------------------------------------------------ a second caller
+
+def test_a_second_caller_is_warned_of_by_address_alone_and_kept_on_the_incident(screen, actors, browse,
+                                                                                incident_body):
+    first = actors["call_taker"].post(f"{API}/incidents", json=incident_body(
+        location={"address": "Jl. Sultan Hasanuddin, Kelurahan Nipah-Nipah"})).json()
+    ct = screen("call_taker")
+    p = ct.page
+    p.keyboard.press("Alt+KeyN")
+    p.keyboard.type("081234500030")
+    p.keyboard.press("Alt+KeyD")
+    p.keyboard.type("asap tebal dari rumah tetangga, api kelihatan")
+    p.keyboard.press("Alt+KeyJ")
+    p.keyboard.type("Nipah-Nipah RT 05")
+    # The warning comes before any save, from the address alone.
+    p.wait_for_selector(f"#duplicates li:has-text('{first['ticket']}')")
+    ct.shot("duplicate-by-address")
+    p.keyboard.press("Alt+Digit1")
+    expect(p.locator("#ticket")).to_have_text(first["ticket"])
+
+    panel = browse("commander").get(f"/konsol/insiden/{first['id']}").text
+    assert "+6281234500030" in panel and "asap tebal dari rumah tetangga" in panel
+    read = actors["damkar"].get(f"{API}/incidents/{first['id']}").json()  # the lead agency
+    assert read["caller"] is not None
+    # A support agency gets the situation, never the second caller's number.
+    support = browse("dinkes").get(f"/konsol/insiden/{first['id']}").text
+    assert "+6281234500030" not in support

@@ -112,7 +112,9 @@ def progress(ctx: Context, who: Principal, incident_id: str, agency_code: str,
     """Unit en route, on scene, or the agency's work done; its unit and the incident follow."""
     incident, row = _load_assignment(ctx, who, incident_id, agency_code, "report progress", conn=conn)
     note = (note or "").strip() or None
+    # An illegal move stays a 409 (move_assignment below); only a legal one may need a reason.
     without_unit = (new_status == AssignmentStatus.COMPLETED
+                    and new_status in ASSIGNMENT_MOVES[AssignmentStatus(row.status)]
                     and completing_needs_reason(incident.priority, row))
     if without_unit and note is None:
         raise InvalidField("note", f"P{incident.priority}: {agency_code} belum pernah mengirim unit; "

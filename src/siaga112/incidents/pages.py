@@ -56,7 +56,8 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
     # Only the units on this incident, not the whole fleet, for every panel refresh.
     call_signs = units.call_signs_of(who, [a.unit_id for a in incident.assignments if a.unit_id],
                                      conn=conn)
-    if incident.caller is not None and (incident.caller.phone or incident.caller.name):
+    if (incident.caller is not None and (incident.caller.phone or incident.caller.name)) \
+            or incident.linked_calls:
         request.state.caller_shown = (incident.id, incident.ticket)
     return pages_of(request).render(
         request, "incidents/_detail.html", status_code=status_code, who=who, incident=incident,
