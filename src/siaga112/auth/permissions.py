@@ -126,17 +126,19 @@ def own_assignment(who: Principal, assignments_of_incident: Iterable[Any]) -> An
 
 def scoped_agency(who: Principal, agency_code: str | None) -> str | None:
     """The agency a listing (units, queue, map) must be limited to: the asker's own, unless the
-    asker sees everything; asking for another agency answers 404."""
-    if sees_all_incidents(who) or who.role == Role.INTEGRATION:
+    asker sees everything; asking for another agency answers 404. A machine account bound to
+    no agency (a PBX, an SMS gateway) has no fleet at all: 404."""
+    if sees_all_incidents(who):
         return agency_code
-    if agency_code and agency_code != who.agency_code:
+    if who.agency_code is None or (agency_code and agency_code != who.agency_code):
         raise NotFound("no such agency in your scope")
     return who.agency_code
 
 
 def may_report_unit_position(who: Principal, unit_agency: str) -> bool:
-    """AVL gateways and staff report any unit; a dispatcher only its own agency's."""
-    return who.role != Role.DISPATCHER or unit_agency == who.agency_code
+    """Staff report any unit; a dispatcher and an AVL gateway (an integration account bound to
+    an agency) only that agency's. An unbound integration moves no unit."""
+    return commands(who) or unit_agency == who.agency_code
 
 
 def event_audience(who: Principal) -> str | None:
@@ -204,6 +206,13 @@ def require_agency_action(who: Principal, agency_code: str, action: str) -> None
         # Another agency's assignment on an incident they can see: not theirs to touch.
         raise Forbidden(f"only {agency_code} or the command center may {action}")
     raise _refuse(who, action)
+
+
+def require_unit_status_changer(who: Principal) -> None:
+    """Moving units is for agencies' dispatchers and the command centre; never a machine's
+    (403 whatever the unit, before looking at which unit it is)."""
+    if not (commands(who) or who.role == Role.DISPATCHER):
+        raise _refuse(who, "change a unit's status")
 
 
 def require_recommendation_reader(who: Principal, agency_code: str) -> None:
