@@ -28,6 +28,8 @@ ACTORS = [
     ("bpbd", "dispatcher", "BPBD"), ("pln", "dispatcher", "PLN"), ("polres", "dispatcher", "POLRES"),
     ("viewer", "viewer", None), ("viewer_damkar", "viewer", "DAMKAR"),
     ("telephony", "integration", None),
+    # DAMKAR's vehicle tracker: an integration account bound to the fleet it reports.
+    ("avl_damkar", "integration", "DAMKAR"),
 ]
 
 

@@ -55,7 +55,8 @@ def reopened_assignment(ack_due: datetime) -> dict[str, Any]:
     """Columns of an ended assignment made pending again: a fresh start with new deadlines."""
     return {"ack_due_at": ack_due, "acknowledged_at": None, "dispatched_at": None,
             "on_scene_at": None, "completed_at": None, "unit_id": None, "decline_reason": None,
-            "escalated_at": None, "arrival_due_at": None, "arrival_escalated_at": None}
+            "escalated_at": None, "arrival_due_at": None, "arrival_escalated_at": None,
+            "withdrawn_at": None}
 
 
 def move_unit(conn: Connection, unit: Any, new: UnitStatus, *, now: datetime,

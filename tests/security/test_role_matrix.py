@@ -51,8 +51,9 @@ SEES_INCIDENT = dict(dlh=404, viewer_dlh=404, telephony_other=404)
 ASSIGNMENT_ACTION = rule(403, admin=200, commander=200, damkar=200, dlh=404, viewer_dlh=404,
                          telephony_other=404)
 CREATORS = rule(403, admin=201, call_taker=201, commander=201, telephony=201, telephony_other=201)
-# A DAMKAR unit: everyone who sees everything (integrations are the AVL gateways), and DAMKAR.
-SEES_DAMKAR_UNIT = rule(200, pln=404, dlh=404, viewer_dlh=404)
+# A DAMKAR unit: everyone who sees everything, and DAMKAR. An integration sees the fleet of the
+# agency it is bound to (an AVL gateway); `telephony` and `telephony_other` are bound to none.
+SEES_DAMKAR_UNIT = rule(200, pln=404, dlh=404, viewer_dlh=404, telephony=404, telephony_other=404)
 # The 112 floor (call-takers and their supervisors): calls, citizen reports, blocks, hand-overs.
 # They carry callers' numbers and belong to no agency, so dispatchers and viewers never see them.
 FLOOR = rule(403, admin=200, call_taker=200, commander=200)
@@ -102,16 +103,16 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/api/v1/units"): ("unit_create", rule(403, admin=201)),
     ("PATCH", "/api/v1/units/{unit_id}"): ("unit_update", ADMIN),
     ("POST", "/api/v1/units/{unit_id}/status"): (
-        "unit_status", rule(403, admin=200, commander=200, damkar=200, pln=404, dlh=404,
-                            viewer_dlh=404)),
+        # Viewers and machines never move units: 403 whatever the unit (a DLH viewer got 404).
+        "unit_status", rule(403, admin=200, commander=200, damkar=200, pln=404, dlh=404)),
     ("POST", "/api/v1/units/{unit_id}/position"): (
         "position", rule(403, admin=200, commander=200, damkar=200, pln=404, dlh=404,
-                         telephony=200, telephony_other=200)),
+                         telephony=404, telephony_other=404)),
     # A batch naming a unit the sender may not report is refused like one naming no unit at all
     # (422 on positions.0.unit_id, documented): the same answer, so nothing is revealed.
     ("POST", "/api/v1/units/positions"): (
         "positions", rule(403, admin=200, commander=200, damkar=200, pln=422, dlh=422,
-                          telephony=200, telephony_other=200)),
+                          telephony=422, telephony_other=422)),
     # Landmarks and the place search are reference data for everyone; the administrator edits.
     ("GET", "/api/v1/places/search"): ("search", rule(200)),
     ("GET", "/api/v1/landmarks"): ("get", rule(200)),
@@ -314,21 +315,50 @@ def _stream_status(base_url: str, url: str, headers: dict[str, str]) -> int:
         return response.status_code
 
 
+def _answer(world: World, live_server: str, method: str, path: str, kind: str, actor: str) -> int:
+    req = _request(kind, method, path, actor, world)
+    person = world.people.get(actor)
+    headers = {**req.headers, **(person.headers if person else {})}
+    if kind == "stream":
+        got = _stream_status(live_server, req.url, headers)
+    else:
+        got = world.client.request(method, req.url, json=req.json, content=req.content,
+                                   headers=headers).status_code
+    if req.after:
+        req.after(got)
+    world.finish()
+    return got
+
+
 def test_every_api_route_answers_every_role_as_the_table_says(world, live_server):
     wrong = []
     for (method, path), (kind, expected) in RULES.items():
         for actor, want in expected.items():
-            req = _request(kind, method, path, actor, world)
-            person = world.people.get(actor)
-            headers = {**req.headers, **(person.headers if person else {})}
-            if kind == "stream":
-                got = _stream_status(live_server, req.url, headers)
-            else:
-                got = world.client.request(method, req.url, json=req.json, content=req.content,
-                                           headers=headers).status_code
-            if req.after:
-                req.after(got)
-            world.finish()
+            got = _answer(world, live_server, method, path, kind, actor)
             if got != want:
                 wrong.append(f"{method} {path} as {actor}: {got}, expected {want}")
+    assert not wrong, "\n".join(wrong)
+
+
+# Scope, not only role: the same users holding `read` tokens.
+READ_TOKENS = {"admin_read": "admin", "damkar_read": "damkar", "telephony_read": "telephony"}
+
+
+def test_a_read_token_reads_what_its_user_reads_and_changes_nothing(world, live_server, ctx):
+    """Every route × a read-only token of three users: a read answers as the user's full token
+    does; anything else is 403 (the public pages and the signed webhooks take no token at all)."""
+    from siaga112.auth.service import issue_token
+
+    with ctx.db.transaction() as conn:
+        for alias, user in READ_TOKENS.items():
+            token = issue_token(conn, username=user, name="hanya baca", scope="read")
+            world.people[alias] = type(world.admin)(alias, world.client, token)
+    wrong = []
+    for (method, path), (kind, expected) in RULES.items():
+        tokenless = kind in WEBHOOK_KINDS or expected[ANONYMOUS] != 401
+        for alias, user in READ_TOKENS.items():
+            want = expected[user] if method == "GET" or tokenless else 403
+            got = _answer(world, live_server, method, path, kind, alias)
+            if got != want:
+                wrong.append(f"{method} {path} as {alias}: {got}, expected {want}")
     assert not wrong, "\n".join(wrong)

@@ -89,7 +89,7 @@ def fire_incident(actors, incident_body, **location):
 
 def place(actors, call_sign, lat, lon):
     unit = next(u for u in actors["commander"].get(f"{API}/units").json() if u["call_sign"] == call_sign)
-    r = actors["telephony"].post(f"{API}/units/{unit['id']}/position", json={
+    r = actors["commander"].post(f"{API}/units/{unit['id']}/position", json={
         "lat": lat, "lon": lon, "at": datetime.now(UTC).isoformat()})
     assert r.status_code == 200, r.text
     return unit

@@ -187,7 +187,7 @@ def test_unit_changes_are_announced_on_the_live_stream(live_server, tokens, open
     own = next(u for u in httpx.get(f"{live_server}{API}/units",
                                     headers={"Authorization": f"Bearer {tokens['dinkes']}"}).json())
     httpx.post(f"{live_server}{API}/units/{own['id']}/position", json={"lat": -1.26, "lon": 116.77},
-               headers={"Authorization": f"Bearer {tokens['telephony']}"}).raise_for_status()
+               headers={"Authorization": f"Bearer {tokens['dinkes']}"}).raise_for_status()
     seen = dinkes.until(lambda e: e["event"] == "unit.updated")
     assert [e["data"]["id"] for e in seen] == [own["id"]]
 
@@ -195,7 +195,7 @@ def test_unit_changes_are_announced_on_the_live_stream(live_server, tokens, open
 # ------------------------------------------------------------------ positions
 
 def test_positions_keep_the_newest_and_a_trail_and_old_ones_are_stale(actors, ctx):
-    avl = actors["telephony"]  # the integration role: an AVL gateway
+    avl = actors["avl_damkar"]  # the integration role: DAMKAR's AVL gateway
     unit = unit_named(actors["damkar"], "DAMKAR-01")
     url = f"{API}/units/{unit['id']}/position"
     now = datetime.now(UTC)
@@ -231,13 +231,13 @@ def test_who_may_report_a_position(actors):
 
 
 def test_a_gateway_batch_is_stored_whole_or_not_at_all(actors, ctx):
-    avl = actors["telephony"]
+    avl = actors["avl_damkar"]
     damkar = unit_named(actors["damkar"], "DAMKAR-01")
     now = datetime.now(UTC)
     fixes = [{"call_sign": "DAMKAR-01", "lat": -1.25 + i * 0.001, "lon": 116.77,
               "at": iso(now - timedelta(seconds=30 - i))} for i in range(5)]
     fixes.append({"unit_id": damkar["id"], "lat": -1.30, "lon": 116.70, "at": iso(now - timedelta(seconds=60))})
-    fixes.append({"call_sign": "PSC119-01", "lat": -1.26, "lon": 116.76, "at": iso(now)})
+    fixes.append({"call_sign": "DAMKAR-02", "lat": -1.26, "lon": 116.76, "at": iso(now)})
     before = count(ctx, unit_positions)
     bad = avl.post(f"{API}/units/positions", json={"positions": fixes + [
         {"call_sign": "NO-SUCH-UNIT", "lat": -1.2, "lon": 116.7}]})
@@ -247,9 +247,11 @@ def test_a_gateway_batch_is_stored_whole_or_not_at_all(actors, ctx):
     assert r.status_code == 200 and r.json() == {"received": 7, "stored": 7, "updated": 2}
     assert unit_named(actors["damkar"], "DAMKAR-01")["position"]["lat"] == -1.246
     assert avl.post(f"{API}/units/positions", json={"positions": fixes}).json()["stored"] == 0
-    # A dispatcher's batch may only name its own agency's units.
-    mixed = actors["damkar"].post(f"{API}/units/positions", json={"positions": fixes})
-    assert mixed.status_code == 422
+    # A dispatcher's or a gateway's batch may only name its own agency's units.
+    other = {"call_sign": "PSC119-01", "lat": -1.26, "lon": 116.76, "at": iso(now)}
+    for sender in ("damkar", "avl_damkar"):
+        mixed = actors[sender].post(f"{API}/units/positions", json={"positions": [*fixes, other]})
+        assert mixed.status_code == 422
     assert avl.post(f"{API}/units/positions", json={"positions": []}).status_code == 422
     both = {"unit_id": damkar["id"], "call_sign": "DAMKAR-01", "lat": -1.2, "lon": 116.7}
     assert avl.post(f"{API}/units/positions", json={"positions": [both]}).status_code == 422

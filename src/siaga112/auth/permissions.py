@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, exists, select, true
 
-from siaga112.auth.principal import Principal, Role
+from siaga112.auth.principal import Principal, Role, Scope
 from siaga112.errors import Forbidden, NotFound
 from siaga112.models import assignments, incidents, users
-from siaga112.models.status import AssignmentStatus, IncidentStatus
+from siaga112.models.status import IncidentStatus
 
 _STAFF = frozenset({Role.ADMIN, Role.COMMANDER, Role.CALL_TAKER})
 _COMMAND = frozenset({Role.COMMANDER, Role.ADMIN})
@@ -81,30 +81,24 @@ def readable_incidents(who: Principal) -> ColumnElement[bool]:
 
 
 def follows_incident() -> ColumnElement[bool]:
-    """WHERE clause over `assignments` (joined to `incidents`): the agency still takes part.
+    """WHERE clause over `assignments`: the agency still takes part in the incident.
 
-    A re-route that cancels an agency's assignment takes the incident away from it (no caller,
-    no events, no notes); an assignment cancelled together with the whole incident keeps it,
-    so the agency sees that the incident was called off.
+    A re-route that cancels an agency's assignment withdraws the incident from it (no caller, no
+    events, no notes). An assignment that ends with the incident (resolved, closed, cancelled)
+    keeps it, so the agency sees how it ended.
     """
-    return or_(assignments.c.status != AssignmentStatus.CANCELLED,
-               and_(incidents.c.status == IncidentStatus.CANCELLED,
-                    incidents.c.closed_at.is_not(None),
-                    assignments.c.updated_at >= incidents.c.closed_at))
+    return assignments.c.withdrawn_at.is_(None)
 
 
-def follows(incident: Any, assignment: Any) -> bool:
-    """`follows_incident` for rows in hand: whether the assignment's agency still sees it."""
-    if assignment.status != AssignmentStatus.CANCELLED:
-        return True
-    return (incident.status == IncidentStatus.CANCELLED and incident.closed_at is not None
-            and assignment.updated_at >= incident.closed_at)
+def follows(assignment: Any) -> bool:
+    """`follows_incident` for an assignment in hand (a row, or a new one's read model)."""
+    return getattr(assignment, "withdrawn_at", None) is None
 
 
-def event_agencies(incident: Any, assignments_of_incident: Iterable[Any]) -> set[str]:
+def event_agencies(assignments_of_incident: Iterable[Any]) -> set[str]:
     """Agencies whose streams carry the incident's events: those still taking part (staff see
     every event anyway; the command agency's own dispatchers see what is assigned to them)."""
-    return {a.agency_code for a in assignments_of_incident if follows(incident, a)}
+    return {a.agency_code for a in assignments_of_incident if follows(a)}
 
 
 def sees_caller(who: Principal, agency_roles: dict[str, str]) -> bool:
@@ -132,17 +126,19 @@ def own_assignment(who: Principal, assignments_of_incident: Iterable[Any]) -> An
 
 def scoped_agency(who: Principal, agency_code: str | None) -> str | None:
     """The agency a listing (units, queue, map) must be limited to: the asker's own, unless the
-    asker sees everything; asking for another agency answers 404."""
-    if sees_all_incidents(who) or who.role == Role.INTEGRATION:
+    asker sees everything; asking for another agency answers 404. A machine account bound to
+    no agency (a PBX, an SMS gateway) has no fleet at all: 404."""
+    if sees_all_incidents(who):
         return agency_code
-    if agency_code and agency_code != who.agency_code:
+    if who.agency_code is None or (agency_code and agency_code != who.agency_code):
         raise NotFound("no such agency in your scope")
     return who.agency_code
 
 
 def may_report_unit_position(who: Principal, unit_agency: str) -> bool:
-    """AVL gateways and staff report any unit; a dispatcher only its own agency's."""
-    return who.role != Role.DISPATCHER or unit_agency == who.agency_code
+    """Staff report any unit; a dispatcher and an AVL gateway (an integration account bound to
+    an agency) only that agency's. An unbound integration moves no unit."""
+    return commands(who) or unit_agency == who.agency_code
 
 
 def event_audience(who: Principal) -> str | None:
@@ -153,6 +149,11 @@ def event_audience(who: Principal) -> str | None:
     if who.role == Role.INTEGRATION or not who.agency_code:
         return None
     return who.agency_code
+
+
+def token_writes(who: Principal) -> bool:
+    """A `read` token may only read, whatever the route and however it was presented."""
+    return who.scope == Scope.FULL
 
 
 def same_scope(before: Principal, now: Principal) -> bool:
@@ -205,6 +206,13 @@ def require_agency_action(who: Principal, agency_code: str, action: str) -> None
         # Another agency's assignment on an incident they can see: not theirs to touch.
         raise Forbidden(f"only {agency_code} or the command center may {action}")
     raise _refuse(who, action)
+
+
+def require_unit_status_changer(who: Principal) -> None:
+    """Moving units is for agencies' dispatchers and the command centre; never a machine's
+    (403 whatever the unit, before looking at which unit it is)."""
+    if not (commands(who) or who.role == Role.DISPATCHER):
+        raise _refuse(who, "change a unit's status")
 
 
 def require_recommendation_reader(who: Principal, agency_code: str) -> None:

@@ -40,7 +40,7 @@ def assignment_event(ctx: Context, incident: Any, assignment: Any,
         type_code=incident.type_code, unit_id=assignment.unit_id,
         ack_due_at=assignment.ack_due_at, at=at, **extra),
         incident_id=incident.id,
-        agencies={assignment.agency_code} if follows(incident, assignment) else set())
+        agencies={assignment.agency_code} if follows(assignment) else set())
 
 
 def announce_assignment(ctx: Context, conn: Connection, incident: Any, assignment_id: int,

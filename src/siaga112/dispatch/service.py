@@ -7,7 +7,11 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from siaga112.audit import service as audit
-from siaga112.auth.permissions import require_agency_action, require_support_requester
+from siaga112.auth.permissions import (
+    require_agency_action,
+    require_support_requester,
+    require_unit_status_changer,
+)
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import load_row, utcnow
@@ -200,6 +204,7 @@ def change_unit_status(ctx: Context, who: Principal, unit_id: str, new_status: U
     One click on the fleet board (or the crew's button) is then one guarded move of the
     assignment, which moves its unit, rather than two moves that could disagree.
     """
+    require_unit_status_changer(who)
     unit = unit_service.visible_unit(who, unit_id, conn)
     if unit.incident_id is not None:
         # Every incident action locks the incident row and then moves units; taking the unit

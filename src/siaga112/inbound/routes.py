@@ -16,13 +16,14 @@ router = APIRouter(prefix="/api/v1/citizen-reports", tags=["citizen reports"])
 def list_reports(status: str | None = Query(default="waiting", description="waiting,verified,closed"),
                  limit: int = Query(default=100, ge=1, le=500),
                  who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
-    with ctx.db.transaction(write=False) as conn:
+    # A write: each reporter shown is an audited view.
+    with ctx.db.transaction() as conn:
         return service.list_reports(ctx, who, conn=conn, status=status, limit=limit)
 
 
 @router.get("/{report_id}", response_model=ReportRead)
 def get_report(report_id: str, who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
-    with ctx.db.transaction(write=False) as conn:
+    with ctx.db.transaction() as conn:
         return service.get_report(ctx, who, report_id, conn=conn)
 
 

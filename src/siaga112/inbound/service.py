@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from siaga112.alerts import service as alert_service
+from siaga112.audit import service as audit
 from siaga112.auth.permissions import require_staff
 from siaga112.auth.principal import Principal
 from siaga112.blocks.service import active_block, consider_number
@@ -162,14 +163,33 @@ def _read(row: Any) -> ReportRead:
 
 
 def list_reports(ctx: Context, who: Principal, *, conn: Connection, status: str | None = "waiting",
-                 limit: int = 100) -> list[ReportRead]:
-    """The queue: oldest waiting first (they have waited longest)."""
+                 limit: int = 100, shows_reporter: bool = True) -> list[ReportRead]:
+    """The queue: oldest waiting first (they have waited longest).
+
+    Each reporter the answer shows is an audited view (needs a write transaction); a screen that
+    shows no number or name (the call-taker's waiting list) passes `shows_reporter=False`.
+    """
     require_staff(who, "read citizen reports")
     query = select(citizen_reports)
     if status:
         query = query.where(citizen_reports.c.status.in_(status.split(",")))
     order = citizen_reports.c.received_at.asc() if status == "waiting" else citizen_reports.c.received_at.desc()
-    return [_read(r) for r in conn.execute(query.order_by(order).limit(limit))]
+    found = [_read(r) for r in conn.execute(query.order_by(order).limit(limit))]
+    if shows_reporter:
+        for report in found:
+            _audit_view(ctx, conn, who, report)
+    return found
+
+
+def _audit_view(ctx: Context, conn: Connection, who: Principal, report: ReportRead) -> None:
+    """A view of a reporter's number or name: named in the trail by the number's keyed digest."""
+    if report.reporter_phone:
+        audit.record(conn, who, "citizen_report.viewed", "caller",
+                     audit.caller_ref(ctx.settings, report.reporter_phone),
+                     detail={"report": report.id, "ticket": report.ticket})
+    elif report.reporter_name:
+        audit.record(conn, who, "citizen_report.viewed", "citizen_report", report.id,
+                     detail={"ticket": report.ticket})
 
 
 def _load(conn: Connection, report_id: str, *, lock: bool = False) -> Any:
@@ -177,8 +197,11 @@ def _load(conn: Connection, report_id: str, *, lock: bool = False) -> Any:
 
 
 def get_report(ctx: Context, who: Principal, report_id: str, *, conn: Connection) -> ReportRead:
+    """One report with its reporter: an audited view (needs a write transaction)."""
     require_staff(who, "read citizen reports")
-    return _read(_load(conn, report_id))
+    report = _read(_load(conn, report_id))
+    _audit_view(ctx, conn, who, report)
+    return report
 
 
 def _finish(conn: Connection, row: Any, values: dict[str, Any]) -> None:

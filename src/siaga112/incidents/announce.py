@@ -44,5 +44,5 @@ def announce_incident(ctx: Context, conn: Connection, who: Principal, incident_i
     rows = assignment_rows(conn, [incident_id])[incident_id]
     current = to_read(who, row, rows)
     record_event(conn, ctx.db, payload(**situation(current), **extra), incident_id=incident_id,
-                 agencies=event_agencies(row, rows))
+                 agencies=event_agencies(rows))
     return current

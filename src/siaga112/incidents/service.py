@@ -114,7 +114,8 @@ def reroute(ctx: Context, who: Principal, incident_id: str, type_code: str, prio
     rerouted = conn.execute(select(incidents).where(incidents.c.id == incident_id)).one()
     for code, a in existing.items():
         if code not in wanted and a.status in AWAITING_ASSIGNMENT:
-            move_assignment(conn, a, AssignmentStatus.CANCELLED, now=now)
+            # Withdrawn: the incident is no longer the agency's to see (permissions.follows).
+            move_assignment(conn, a, AssignmentStatus.CANCELLED, now=now, withdrawn_at=now)
         # One lead: the new type's. An agency that stays (working or done) takes its new role;
         # a lead the new route does not name, whatever it did, is a lead no longer.
         new_role = wanted.get(code, "support" if a.role == "lead" else a.role)

@@ -97,15 +97,21 @@ def check_signature(settings: Settings, integration: str, headers: Mapping[str, 
     return nonce
 
 
-def check_meta_signature(settings: Settings, headers: Mapping[str, str], body: bytes,
-                         payload_times: list[int], *, now: float | None = None) -> str:
-    """WhatsApp Cloud API's own signature; the body hash serves as the nonce."""
+def check_meta_signature(settings: Settings, headers: Mapping[str, str], body: bytes) -> None:
+    """WhatsApp Cloud API's own signature over the raw body: checked before the body is parsed,
+    so a stranger's payload is never read (a malformed one was a 500)."""
     secret = settings.whatsapp_app_secret
     if not secret:
         raise WebhookRejected("whatsapp", "no_secret_configured")
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, headers.get(META_SIGNATURE, "")):
         raise WebhookRejected("whatsapp", "bad_signature")
+
+
+def check_meta_freshness(settings: Settings, body: bytes, payload_times: list[int], *,
+                         now: float | None = None) -> str:
+    """The signed payload's own timestamps must be recent (Meta sends no timestamp header);
+    the body hash serves as the nonce."""
     now = time.time() if now is None else now
     if not payload_times or now - max(payload_times) > settings.webhook_window_seconds:
         raise WebhookRejected("whatsapp", "stale_timestamp")

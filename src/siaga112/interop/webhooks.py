@@ -6,7 +6,6 @@ so a refused request writes nothing and a failed one can be retried.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,11 +26,12 @@ from siaga112.interop.signing import (
     HEADER_SIGNATURE,
     META_SIGNATURE,
     WebhookRejected,
+    check_meta_freshness,
     check_meta_signature,
     check_signature,
     claim_nonce,
 )
-from siaga112.interop.whatsapp import read_webhook
+from siaga112.interop.whatsapp import Notification, read_webhook
 from siaga112.phone import normalise_phone
 from siaga112.telephony.aml import record_aml
 from siaga112.telephony.schemas import AmlAccepted, CallEventIn
@@ -90,18 +90,19 @@ def whatsapp_handshake(mode: str = Query(alias="hub.mode", default=""),
 async def whatsapp_webhook(request: Request, ctx: Context = Depends(get_ctx)):
     """WhatsApp Cloud API notifications: text and location messages become reports."""
     body = await request.body()
-    try:
-        payload = json.loads(body)
-        messages, statuses, times = read_webhook(payload)
-    except (ValueError, UnicodeDecodeError):
-        payload = None
-        messages, statuses, times = [], 0, []
-    if HEADER_SIGNATURE in request.headers or META_SIGNATURE not in request.headers:
+    # Verify first, then parse: nothing of an unsigned body is read.
+    ours = HEADER_SIGNATURE in request.headers or META_SIGNATURE not in request.headers
+    if ours:
         nonce = check_signature(ctx.settings, "whatsapp", request.headers, body)
     else:
-        nonce = check_meta_signature(ctx.settings, request.headers, body, times)
-    if payload is None:
-        raise InvalidField("entry", "not a WhatsApp Cloud API notification")
+        check_meta_signature(ctx.settings, request.headers, body)
+    notification = _parse(Notification, body)
+    try:
+        messages, statuses, times = read_webhook(notification)
+    except ValueError as exc:
+        raise InvalidField("entry", str(exc)) from None
+    if not ours:
+        nonce = check_meta_freshness(ctx.settings, body, times)
 
     def act(conn: Connection) -> dict:
         results = [receive_message(ctx, conn, channel="whatsapp", raw_phone=m.phone, text=m.text,

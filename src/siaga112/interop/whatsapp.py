@@ -11,9 +11,9 @@ messages; `statuses[]` carry delivery reports, which we only count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field
 
 from siaga112.interop.sms import SendResult, send_request
 
@@ -56,55 +56,92 @@ class WhatsAppMessage:
     timestamp: int | None
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+# The notification's shape as Meta documents it; fields we do not read are ignored, and a part
+# of the wrong type is a 422 naming where it is, never a crash.
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
 
-def read_webhook(payload: Any) -> tuple[list[WhatsAppMessage], int, list[int]]:
-    """(messages, number of delivery statuses, every timestamp in the payload)."""
+class _Text(_Part):
+    body: str | None = Field(default=None, max_length=4096)
+
+
+class _Location(_Part):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = Field(default=None, max_length=500)
+    address: str | None = Field(default=None, max_length=500)
+
+
+class _Message(_Part):
+    id: str = Field(min_length=1, max_length=256)
+    from_: str = Field(alias="from", min_length=1, max_length=32)
+    timestamp: int | None = None
+    type: str | None = Field(default=None, max_length=32)
+    text: _Text | None = None
+    location: _Location | None = None
+
+
+class _Status(_Part):
+    timestamp: int | None = None
+
+
+class _Profile(_Part):
+    name: str | None = Field(default=None, max_length=200)
+
+
+class _Contact(_Part):
+    wa_id: str | None = Field(default=None, max_length=32)
+    profile: _Profile | None = None
+
+
+class _Value(_Part):
+    messages: list[_Message] | None = None
+    statuses: list[_Status] | None = None
+    contacts: list[_Contact] | None = None
+
+
+class _Change(_Part):
+    value: _Value | None = None
+
+
+class _Entry(_Part):
+    changes: list[_Change] | None = None
+
+
+class Notification(_Part):
+    entry: list[_Entry] | None = None
+
+
+def read_webhook(notification: Notification) -> tuple[list[WhatsAppMessage], int, list[int]]:
+    """(messages, number of delivery statuses, every timestamp in the payload); ValueError for a
+    location message without its coordinates."""
     messages: list[WhatsAppMessage] = []
     statuses = 0
     times: list[int] = []
-    if not isinstance(payload, dict):
-        raise ValueError("payload must be an object")
-    for entry in payload.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            value = (change or {}).get("value") or {}
-            names = {c.get("wa_id"): (c.get("profile") or {}).get("name")
-                     for c in value.get("contacts") or [] if isinstance(c, dict)}
-            for status in value.get("statuses") or []:
+    for entry in notification.entry or []:
+        for change in entry.changes or []:
+            value = change.value or _Value()
+            names = {c.wa_id: c.profile.name if c.profile else None for c in value.contacts or []}
+            for status in value.statuses or []:
                 statuses += 1
-                if (t := _int((status or {}).get("timestamp"))) is not None:
-                    times.append(t)
-            for m in value.get("messages") or []:
-                if not isinstance(m, dict) or not m.get("id") or not m.get("from"):
-                    raise ValueError("message without id or from")
-                ts = _int(m.get("timestamp"))
-                if ts is not None:
-                    times.append(ts)
-                kind = m.get("type")
+                if status.timestamp is not None:
+                    times.append(status.timestamp)
+            for m in value.messages or []:
+                if m.timestamp is not None:
+                    times.append(m.timestamp)
                 text = lat = lon = address = None
-                if kind == "text":
-                    text = (m.get("text") or {}).get("body")
-                elif kind == "location":
-                    loc = m.get("location") or {}
-                    try:
-                        lat, lon = float(loc["latitude"]), float(loc["longitude"])
-                    except (KeyError, TypeError, ValueError):
-                        raise ValueError("location message without coordinates") from None
-                    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                        raise ValueError("location out of range")
-                    address = " ".join(x for x in (loc.get("name"), loc.get("address")) if x) or None
-                elif kind in ("image", "audio", "video", "document", "sticker"):
-                    text = f"({kind} dikirim lewat WhatsApp; lihat di aplikasi WhatsApp Business)"
-                else:
-                    text = None
-                phone = str(m["from"])
+                if m.type == "text":
+                    text = m.text.body if m.text else None
+                elif m.type == "location":
+                    if m.location is None:
+                        raise ValueError("location message without coordinates")
+                    lat, lon = m.location.latitude, m.location.longitude
+                    address = " ".join(x for x in (m.location.name, m.location.address) if x) or None
+                elif m.type in ("image", "audio", "video", "document", "sticker"):
+                    text = f"({m.type} dikirim lewat WhatsApp; lihat di aplikasi WhatsApp Business)"
                 messages.append(WhatsAppMessage(
-                    id=str(m["id"]), phone=phone if phone.startswith("+") else "+" + phone,
-                    name=names.get(m["from"]), text=text, lat=lat, lon=lon, address=address,
-                    timestamp=ts))
+                    id=m.id, phone=m.from_ if m.from_.startswith("+") else "+" + m.from_,
+                    name=names.get(m.from_), text=text, lat=lat, lon=lon, address=address,
+                    timestamp=m.timestamp))
     return messages, statuses, times

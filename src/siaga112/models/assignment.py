@@ -22,6 +22,9 @@ assignments = Table(
     Column("arrival_due_at", UTCDateTime, index=True),
     Column("arrival_escalated_at", UTCDateTime),
     Column("decline_reason", Text),
+    # Set when a re-route took the incident away from the agency: from then on the incident is
+    # not the agency's to see (auth.permissions.follows_incident); cleared if it is asked again.
+    Column("withdrawn_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("incident_id", "agency_code", name="uq_assignments_incident_agency"),

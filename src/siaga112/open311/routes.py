@@ -5,7 +5,6 @@ Errors follow the GeoReport convention: HTTP 400/403/404 with `[{"code": …, "d
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -99,16 +98,11 @@ async def create_request(fmt: str, request: Request, ctx: Context = Depends(get_
     try:
         _known_format(fmt)
         if request.headers.get("content-type", "").startswith("application/json"):
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                raise Open311Error(400, "body is not JSON") from None
-            if not isinstance(parsed, dict):
-                raise Open311Error(400, "body must be an object")
-            fields = {k: "" if v is None else str(v) for k, v in parsed.items()}
+            fields = service.parse_request(raw)
         else:
-            fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-        key = fields.get("api_key") or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            fields = service.parse_request(dict(parse_qsl(raw.decode("utf-8", "replace"),
+                                                          keep_blank_values=True)))
+        key = fields.api_key or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not key:
             raise Open311Error(403, "api_key is required")
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import Connection, insert, select
 
-from siaga112.auth.permissions import may_create_incidents
+from siaga112.auth.permissions import may_create_incidents, token_writes
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
@@ -63,36 +64,73 @@ def service_by_code(ctx: Context, code: str | None) -> Service:
                        else "service_code is required")
 
 
-def _float(fields: dict[str, str], name: str) -> float | None:
-    value = fields.get(name)
-    if value in (None, ""):
-        return None
+class ServiceRequestIn(BaseModel):
+    """A GeoReport v2 POST (form fields or JSON). Fields we do not use (email, device_id,
+    media_url, attributes) are ignored; a field of the wrong kind is a 400 naming it."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    service_code: str | None = Field(default=None, max_length=64)
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    long: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    address_string: str | None = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, max_length=4000)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    api_key: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: None if v == "" else v for k, v in data.items()}
+        return data
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL refuses NUL in text: it would be a database error (500) at the insert.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+def parse_request(data: Any) -> ServiceRequestIn:
+    """The POSTed fields as a model; Open311Error(400) naming the first bad field."""
     try:
-        return float(value)
-    except ValueError:
-        raise Open311Error(400, f"{name} must be a number") from None
+        if isinstance(data, bytes | str):
+            return ServiceRequestIn.model_validate_json(data)
+        return ServiceRequestIn.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        if error["type"] == "json_invalid":
+            raise Open311Error(400, "body is not JSON") from None
+        if error["type"] == "model_type":
+            raise Open311Error(400, "body must be an object") from None
+        field = ".".join(str(p) for p in error["loc"]) or "body"
+        raise Open311Error(400, f"{field}: {error['msg']}") from None
 
 
-def create_request(ctx: Context, who: Principal, fields: dict[str, str], *, conn: Connection) -> dict[str, Any]:
+def create_request(ctx: Context, who: Principal, fields: ServiceRequestIn, *,
+                   conn: Connection) -> dict[str, Any]:
     if not may_create_incidents(who):
         raise Open311Error(403, "api_key may not create service requests")
-    service = service_by_code(ctx, fields.get("service_code"))
-    lat, lon = _float(fields, "lat"), _float(fields, "long")
-    address = (fields.get("address_string") or "").strip() or None
+    if not token_writes(who):
+        raise Open311Error(403, "api_key is read-only")
+    service = service_by_code(ctx, fields.service_code)
+    lat, lon = fields.lat, fields.long
+    address = fields.address_string
     if (lat is None) != (lon is None):
         raise Open311Error(400, "lat and long go together")
     if lat is None and not address:
         raise Open311Error(400, "lat/long or address_string is required")
-    if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise Open311Error(400, "lat/long out of range")
-    description = (fields.get("description") or "").strip() or service.name
-    if len(description) > 4000:
-        raise Open311Error(400, "description is longer than 4000 characters")
-    name = " ".join(x for x in (fields.get("first_name"), fields.get("last_name")) if x) or None
+    description = fields.description or service.name
+    name = " ".join(x for x in (fields.first_name, fields.last_name) if x) or None
     caller = None
-    if fields.get("phone"):
+    if fields.phone:
         try:
-            caller = CallerIn(phone=fields["phone"], name=name)
+            caller = CallerIn(phone=fields.phone, name=name)
         except ValueError:
             raise Open311Error(400, "phone is not a valid phone number") from None
     result = create_incident(ctx, who, IncidentCreate(

@@ -7,9 +7,9 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from siaga112.auth.permissions import require_admin
@@ -177,24 +177,45 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[File
     return records, []
 
 
+class _Point(BaseModel):
+    type: Literal["Point"]
+    coordinates: list[float] = Field(min_length=2, max_length=3)
+
+
+class _Feature(BaseModel):
+    geometry: _Point
+    properties: dict[str, Any] | None = None
+
+
+class _FeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[Any]
+
+
 def _geojson_records(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[FileProblem]]:
+    # Parsed with models, not walked by hand: a feature that is a number, a geometry that is a
+    # string or properties that are a list are the file's problems (422), not a crash (500).
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         return [], [FileProblem(exc.lineno, f"not JSON: {exc.msg}")]
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(
-            doc.get("features"), list):
+    except RecursionError:
+        return [], [FileProblem(1, "not JSON that can be read: nested too deeply")]
+    try:
+        collection = _FeatureCollection.model_validate(doc)
+    except ValidationError:
         return [], [FileProblem(1, "expected a GeoJSON FeatureCollection")]
-    lines = _feature_lines(text, len(doc["features"]))
+    lines = _feature_lines(text, len(collection.features))
     records, problems = [], []
-    for i, feature in enumerate(doc["features"]):
+    for i, raw in enumerate(collection.features):
         line = lines[i]
-        geometry = (feature or {}).get("geometry") or {}
-        props = (feature or {}).get("properties") or {}
-        coords = geometry.get("coordinates")
-        if geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
+        try:
+            feature = _Feature.model_validate(raw)
+        except ValidationError:
             problems.append(FileProblem(line, f"feature {i + 1}: geometry must be a Point"))
             continue
+        props = feature.properties or {}
+        coords = feature.geometry.coordinates
         aliases = props.get("aliases") or []
         if isinstance(aliases, str):
             aliases = [a for a in aliases.split(";") if a.strip()]

@@ -38,6 +38,7 @@ DOCS_PATHS = ("/docs", "/redoc")
 PUBLIC_CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; "
               "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 PUBLIC_PATHS = ("/lacak", "/lapor", "/api/v1/public", "/peringatan")
+CONSOLE_PATHS = ("/konsol",)
 
 _COMMON = {
     b"x-content-type-options": b"nosniff",
@@ -74,6 +75,10 @@ class SecurityHeaders:
             (PUBLIC_PATHS, self._variants(_policy(
                 content_security_policy=PUBLIC_CSP, referrer_policy="no-referrer",
                 cache_control="no-store", x_robots_tag="noindex"))),
+            # The consoles show callers' numbers, names and addresses: no copy in the browser's
+            # cache (a shared PC at the call centre) or in a proxy's.
+            (CONSOLE_PATHS, self._variants(_policy(content_security_policy=page_csp(tile_url),
+                                                   cache_control="no-store"))),
         ]
 
     @staticmethod

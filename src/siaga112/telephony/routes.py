@@ -20,7 +20,8 @@ router = APIRouter(prefix="/api/v1/call-sessions", tags=["telephony"])
 def list_sessions(state: str | None = Query(default=None, description="e.g. ringing,answered"),
                   limit: int = Query(default=50, ge=1, le=500),
                   who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
-    with ctx.db.transaction(write=False) as conn:
+    # A write: each caller number shown is an audited view.
+    with ctx.db.transaction() as conn:
         return service.list_sessions(ctx, who, conn=conn, state=state, limit=limit)
 
 

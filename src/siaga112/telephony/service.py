@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from siaga112.audit import service as audit
 from siaga112.auth.permissions import require_call_kpi_reader, require_staff
 from siaga112.auth.principal import Principal
 from siaga112.blocks.service import active_block, block_note, consider_number
@@ -125,12 +126,19 @@ def get_session(ctx: Context, who: Principal, session_id: str, *, conn: Connecti
 
 
 def list_sessions(ctx: Context, who: Principal, *, conn: Connection, state: str | None,
-                  limit: int = 50) -> list[CallSessionRead]:
+                  limit: int = 50, shows_caller: bool = True) -> list[CallSessionRead]:
+    """Calls, newest first. Each caller number shown is an audited view (a write transaction);
+    the call-taker's waiting list, which shows no number, passes `shows_caller=False`."""
     require_staff(who, "read calls")
     query = select(call_sessions)
     if state:
         query = query.where(call_sessions.c.state.in_(state.split(",")))
     rows = conn.execute(query.order_by(call_sessions.c.ringing_at.desc()).limit(limit)).all()
+    if shows_caller:
+        for r in rows:
+            if r.caller_phone:
+                audit.record(conn, who, "call_session.viewed", "caller",
+                             audit.caller_ref(ctx.settings, r.caller_phone), detail={"session": r.id})
     return [_read(conn, r) for r in rows]
 
 

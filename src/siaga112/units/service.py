@@ -18,6 +18,7 @@ from siaga112.auth.permissions import (
     require_agency_action,
     require_position_reporter,
     require_recommendation_reader,
+    require_unit_status_changer,
     scoped_agency,
 )
 from siaga112.auth.principal import Principal
@@ -207,6 +208,7 @@ def change_status(ctx: Context, who: Principal, unit_id: str, new_status: UnitSt
 
     (A move that its assignment should follow goes through dispatch.change_unit_status.)
     """
+    require_unit_status_changer(who)
     unit = visible_unit(who, unit_id, conn)
     require_agency_action(who, unit.agency_code, "change a unit's status")
     if new_status == UnitStatus.DISPATCHED:
