@@ -468,5 +468,15 @@ def audit_trail_page(request: Request, who: Principal = Depends(_admin),
                      detail={"actor": filters["actor"], "action": filters["action"],
                              "results": len(rows), "page": "console"})
         check = audit.verify(conn) if q.get("periksa") else None
+        # The chain alone cannot show entries cut off its end; the signed checkpoints can.
+        checkpoints = (audit.check_checkpoints(conn, _checkpoint_lines(ctx))
+                       if check is not None and check.broken is None else None)
     return _render(request, "admin/audit_trail.html", who=who, section="trail", rows=rows,
-                   next_cursor=next_cursor, filters=filters, check=check)
+                   next_cursor=next_cursor, filters=filters, check=check, checkpoints=checkpoints)
+
+
+def _checkpoint_lines(ctx: Context) -> list[str]:
+    try:
+        return ctx.settings.checkpoint_path().read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []

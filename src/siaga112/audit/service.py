@@ -275,7 +275,9 @@ def _check_entry(keys: AuditKeys, values: dict[str, Any], keyed_before: bool) ->
         return None if entry_hash(values) == values["hash"] else (
             "content does not match its hash (the row was edited)")
     if keys.mac(alg, b"") is None:
-        return f"is signed with audit key {alg.removeprefix(KEYED)!r}, which is not held here"
+        return (f"is signed with audit key {alg.removeprefix(KEYED)!r}, which is not held here "
+                "(forged, or this command does not use the server's key: set SIAGA112_AUDIT_KEY "
+                "or SIAGA112_AUDIT_KEY_FILE, or run it where the server's var/ is)")
     if entry_mac(keys, values) != values["entry_mac"]:
         return ("content does not match its MAC (the row was edited, or written without the "
                 "audit key)")

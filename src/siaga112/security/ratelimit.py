@@ -121,7 +121,12 @@ def _enabled(request: Request) -> bool:
 
 
 def throttle(request: Request, allowance: Allowance, *, message: str = TOO_MANY) -> None:
-    """Spend one of this client's requests; TooManyRequests when none is left."""
+    """Spend one of this client's requests; TooManyRequests when none is left.
+
+    Like `spend` and `refuse_if_spent` it opens its own transaction: call it from a plain `def`
+    (it touches the database) and never inside another write transaction (SQLite's writer lock
+    is not re-entrant).
+    """
     if _enabled(request):
         wait = limiter(request, allowance).take(_client(request))
         if wait > 0:

@@ -71,15 +71,20 @@ def upgrade() -> None:
     op.add_column("handovers", sa.Column("anonymised_at", UTCDateTime(timezone=True)))
 
 
+def _drop_column(table: str, column: str) -> None:
+    # Not a batch (copy-and-rename) on SQLite: that would drop audit_log's append-only triggers.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    else:
+        op.drop_column(table, column)
+
+
 def downgrade() -> None:
-    with op.batch_alter_table("handovers") as batch:
-        batch.drop_column("anonymised_at")
-    with op.batch_alter_table("citizen_reports") as batch:
-        batch.drop_column("anonymised_at")
+    _drop_column("handovers", "anonymised_at")
+    _drop_column("citizen_reports", "anonymised_at")
     op.drop_index("ix_rate_limit_buckets_at", "rate_limit_buckets")
     op.drop_table("rate_limit_buckets")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_SEAL_ONLY_PG_0006)
-    with op.batch_alter_table("audit_log") as batch:
-        batch.drop_column("entry_mac")
-        batch.drop_column("hash_alg")
+    _drop_column("audit_log", "entry_mac")
+    _drop_column("audit_log", "hash_alg")
