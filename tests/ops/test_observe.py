@@ -51,3 +51,17 @@ def test_metrics_show_latency_by_route_errors_and_queue_depths(actors, client, i
     assert pending and float(pending[0].split()[1]) >= len(created["assignments"])
     assert "siaga112_notifications_waiting " in text
     assert "siaga112_event_streams " in text
+
+
+def test_the_grafana_dashboard_reads_metrics_the_server_exports(actors, client, incident_body):
+    import re
+    from pathlib import Path
+
+    actors["call_taker"].post(f"{API}/incidents", json=incident_body())
+    exported = client.get("/metrics").text
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    used = {name for panel in dashboard["panels"] for target in panel["targets"]
+            for name in re.findall(r"siaga112_[a-z_]+", target["expr"])}
+    assert len(used) >= 8
+    missing = {name for name in used if f"\n{name}" not in exported and f"# TYPE {name}" not in exported}
+    assert missing == set()
