@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from siaga112.admin.pages import router as admin_pages
+from siaga112.alerts.incoming import WarningFeedWorker
 from siaga112.alerts.routes import router as alerts_router
 from siaga112.audit.routes import router as audit_router
 from siaga112.audit.service import audit_sealer
@@ -86,6 +87,10 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         sealer = None if ctx.db.is_sqlite else audit_sealer(ctx, settings.audit_seal_interval_seconds)
         if sealer:
             sealer.start()
+        feed = (WarningFeedWorker(ctx, settings.warning_feed_interval_seconds)
+                if settings.warning_feed_url and settings.warning_feed_interval_seconds > 0 else None)
+        if feed:
+            feed.start()
         watcher = (sop_watcher(ctx, settings.sop_reload_seconds)
                    if settings.sop_reload_seconds > 0 else None)
         if watcher:
@@ -105,6 +110,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                 notifier.stop()
             if watcher:
                 watcher.stop()
+            if feed:
+                feed.stop()
             if listener:
                 listener.stop()
             if lag_probe:

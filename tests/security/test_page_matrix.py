@@ -106,6 +106,8 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/konsol/komando/ringkasan"): [("get", COMMAND)],
     # The reports dashboard: the command centre and leadership (viewers of everything).
     ("GET", "/konsol/laporan"): [("get", COMMAND)],
+    # Announcing a BMKG warning to the public: the command centre's button (not its viewers).
+    ("POST", "/konsol/komando/peringatan-masuk/{warning_id}/lokal"): [("post", page(403, admin=200, commander=200))],
     ("GET", "/konsol/laporan/data.json"): [("get", COMMAND)],
     # Administration.
     ("GET", "/konsol/admin"): [("get", ADMIN)],
@@ -236,6 +238,7 @@ def _fill(path: str, kind: str, w: World, fresh: bool) -> str:
         "fmt": lambda: "json",
         "ticket": w.ticket,
         "request_id": w.open311_request,
+        "warning_id": w.warning,
     }
     for name, make in values.items():
         if "{" + name + "}" in path:

@@ -175,6 +175,9 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/api/v1/alerts/{alert_id}.xml"): ("get", PUBLIC),
     ("POST", "/api/v1/alerts/{alert_id}/update"): ("alert_update", rule(403, admin=201, commander=201)),
     ("POST", "/api/v1/alerts/{alert_id}/cancel"): ("alert_cancel", rule(403, admin=201, commander=201)),
+    # Warnings received from BMKG: on the command centre's screen; announcing one is BPBD's.
+    ("GET", "/api/v1/warnings"): ("get", rule(403, admin=200, commander=200, viewer=200)),
+    ("POST", "/api/v1/warnings/{warning_id}/local-alert"): ("post", rule(403, admin=201, commander=201)),
 }
 
 
@@ -211,6 +214,7 @@ def _fill(path: str, w: World, kind: str, fresh: bool) -> str:
         "handover_id": w.handover,
         "ticket": w.ticket,
         "alert_id": lambda: w.alert(fresh=fresh),
+        "warning_id": w.warning,
     }
     for name, make in values.items():
         if "{" + name + "}" in path:

@@ -221,6 +221,12 @@ def may_issue_alerts(who: Principal, command_agency: str) -> bool:
     return commands(who) or (who.role == Role.DISPATCHER and who.agency_code == command_agency)
 
 
+def require_command_view(who: Principal, action: str) -> None:
+    """What the command centre's screen shows: commanders, administrators, viewers of everything."""
+    if not may_view_command_centre(who):
+        raise _refuse(who, action)
+
+
 def require_alert_issuer(who: Principal, command_agency: str) -> None:
     if not may_issue_alerts(who, command_agency):
         raise _refuse(who, "issue public alerts")

@@ -2,7 +2,7 @@
 from siaga112.db import metadata
 from siaga112.models.admin import admin_changes
 from siaga112.models.agency import agencies, incident_types, priorities, sop_routes, sop_state
-from siaga112.models.alert import alert_subscriptions, alerts
+from siaga112.models.alert import alert_subscriptions, alerts, incoming_warnings
 from siaga112.models.assignment import assignments
 from siaga112.models.audit import audit_log, login_attempts
 from siaga112.models.call import calls
@@ -39,5 +39,5 @@ __all__ = [
     "notification_cursor",
     "audit_log", "login_attempts",
     "admin_changes", "sop_state",
-    "alerts", "alert_subscriptions",
+    "alerts", "alert_subscriptions", "incoming_warnings",
 ]

@@ -1,4 +1,4 @@
-"""public alerts (CAP 1.2) and their subscribers
+"""public alerts (CAP 1.2), their subscribers, and warnings received from other centres
 
 Revision ID: 0013
 Revises: 0008
@@ -63,9 +63,40 @@ def upgrade() -> None:
         sa.UniqueConstraint("phone", "channel", "area_code", name="uq_alert_subscriptions_phone"),
     )
     op.create_index("ix_alert_subscriptions_area_code", "alert_subscriptions", ["area_code"])
+    op.create_table(
+        "incoming_warnings",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("sender", sa.String(200), nullable=False),
+        sa.Column("identifier", sa.String(200), nullable=False),
+        sa.Column("sent_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("msg_type", sa.String(8), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("event", sa.Text, nullable=False),
+        sa.Column("headline", sa.Text),
+        sa.Column("description", sa.Text),
+        sa.Column("instruction", sa.Text),
+        sa.Column("category", sa.String(16)),
+        sa.Column("urgency", sa.String(16)),
+        sa.Column("severity", sa.String(16)),
+        sa.Column("certainty", sa.String(16)),
+        sa.Column("onset_at", UTCDateTime(timezone=True)),
+        sa.Column("expires_at", UTCDateTime(timezone=True)),
+        sa.Column("area_desc", sa.Text),
+        sa.Column("polygons", JSONType),
+        sa.Column("touches_ppu", sa.Boolean, nullable=False),
+        sa.Column("kecamatan_codes", JSONType),
+        sa.Column("replaced_at", UTCDateTime(timezone=True)),
+        sa.Column("local_alert_id", sa.String(36),
+                  sa.ForeignKey("alerts.id", name="fk_incoming_warnings_local_alert_id_alerts")),
+        sa.Column("received_at", UTCDateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("sender", "identifier", name="uq_incoming_warnings_sender"),
+    )
+    op.create_index("ix_incoming_warnings_received_at", "incoming_warnings", ["received_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incoming_warnings_received_at", "incoming_warnings")
+    op.drop_table("incoming_warnings")
     op.drop_index("ix_alert_subscriptions_area_code", "alert_subscriptions")
     op.drop_table("alert_subscriptions")
     op.drop_index("ix_alerts_sent_at", "alerts")
