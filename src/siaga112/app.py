@@ -47,6 +47,7 @@ from siaga112.reference.routes import router as reference_router
 from siaga112.reports.pages import router as report_pages
 from siaga112.reports.routes import router as reports_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
+from siaga112.shifts.routes import router as shifts_router
 from siaga112.sop.reload import sop_watcher
 from siaga112.telephony.routes import router as telephony_router
 from siaga112.units.routes import recommendations_router
@@ -135,7 +136,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                    live_router, recommendations_router, places_router, public_router, inbound_router,
                    webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
                    reports_router, alerts_router, auth_router, audit_router, web_router, calls_pages, dispatch_pages,
-                   incident_pages, admin_pages, report_pages):
+                   incident_pages, admin_pages, report_pages, shifts_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(RejectNul)

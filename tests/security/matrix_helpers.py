@@ -233,6 +233,15 @@ class World:
             return conn.execute(incoming_warnings.select().where(
                 incoming_warnings.c.identifier == identifier)).one().id
 
+    def handoff(self) -> str:
+        """A fresh shift hand-over written by the commander (the admin is the incoming supervisor)."""
+        r = self.people["commander"].post(f"{API}/shift-handovers", json=self.handoff_body())
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    def handoff_body(self) -> dict:
+        return {"notes": "Shift tenang.", "todo": "Pantau banjir Sepaku."}
+
     def alert_body(self) -> dict:
         return {"event": "Banjir", "category": "Met", "headline": "Banjir di Sepaku",
                 "description": "Air Sungai Sepaku naik.", "areas": {"codes": ["64.09.04"]}}

@@ -106,6 +106,12 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/konsol/komando/ringkasan"): [("get", COMMAND)],
     # The reports dashboard: the command centre and leadership (viewers of everything).
     ("GET", "/konsol/laporan"): [("get", COMMAND)],
+    # The shift hand-over log (the commander wrote the one the admin takes over).
+    ("GET", "/konsol/serah-terima"): [("get", page(403, admin=200, call_taker=200, commander=200, viewer=200))],
+    ("GET", "/konsol/serah-terima/{handoff_id}/cetak"): [
+        ("get", page(403, admin=200, call_taker=200, commander=200, viewer=200))],
+    ("POST", "/konsol/serah-terima"): [("shift", page(403, admin=201, commander=201))],
+    ("POST", "/konsol/serah-terima/{handoff_id}/terima"): [("shift_ack", page(403, admin=200, commander=409))],
     # Announcing a BMKG warning to the public: the command centre's button (not its viewers).
     ("POST", "/konsol/komando/peringatan-masuk/{warning_id}/lokal"): [("post", page(403, admin=200, commander=200))],
     ("GET", "/konsol/laporan/data.json"): [("get", COMMAND)],
@@ -239,6 +245,7 @@ def _fill(path: str, kind: str, w: World, fresh: bool) -> str:
         "ticket": w.ticket,
         "request_id": w.open311_request,
         "warning_id": w.warning,
+        "handoff_id": w.handoff,
     }
     for name, make in values.items():
         if "{" + name + "}" in path:
@@ -278,6 +285,7 @@ def _request(kind: str, method: str, path: str, actor: str, w: World, app) -> Re
                            "priority": "1", "phone": w.phone(), "form_key": str(uuid.uuid4()),
                            "lat": PENAJAM["lat"], "lon": PENAJAM["lon"]},
         "terima": lambda: {"agency_code": "DAMKAR"},
+        "shift": w.handoff_body, "shift_ack": lambda: {},
         "kirim": lambda: {"agency_code": "DAMKAR", "unit_id": w.damkar_units()[-1]},
         "progres": lambda: {"agency_code": "DAMKAR", "status": "en_route"},
         "tolak": lambda: {"agency_code": "DAMKAR", "reason": "bukan tugas kami"},

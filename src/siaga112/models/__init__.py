@@ -25,6 +25,7 @@ from siaga112.models.event_log import event_log
 from siaga112.models.incident import idempotency_keys, incidents, timeline_entries
 from siaga112.models.landmark import landmarks
 from siaga112.models.session import web_sessions
+from siaga112.models.shift import shift_handoffs
 from siaga112.models.unit import unit_positions, units
 from siaga112.models.user import api_tokens, users
 from siaga112.models.wilayah import wilayah
@@ -39,5 +40,5 @@ __all__ = [
     "notification_cursor",
     "audit_log", "login_attempts",
     "admin_changes", "sop_state",
-    "alerts", "alert_subscriptions", "incoming_warnings",
+    "alerts", "alert_subscriptions", "incoming_warnings", "shift_handoffs",
 ]

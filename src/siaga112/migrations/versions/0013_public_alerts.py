@@ -1,4 +1,5 @@
-"""public alerts (CAP 1.2), their subscribers, and warnings received from other centres
+"""public alerts (CAP 1.2), their subscribers, warnings received from other centres, and the
+shift hand-over log
 
 Revision ID: 0013
 Revises: 0008
@@ -92,9 +93,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("sender", "identifier", name="uq_incoming_warnings_sender"),
     )
     op.create_index("ix_incoming_warnings_received_at", "incoming_warnings", ["received_at"])
+    op.create_table(
+        "shift_handoffs",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("written_by", sa.Integer, sa.ForeignKey("users.id", name="fk_shift_handoffs_written_by_users"),
+                  nullable=False),
+        sa.Column("written_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("notes", sa.Text, nullable=False),
+        sa.Column("todo", sa.Text, nullable=False),
+        sa.Column("open_incidents", JSONType, nullable=False),
+        sa.Column("acknowledged_by", sa.Integer,
+                  sa.ForeignKey("users.id", name="fk_shift_handoffs_acknowledged_by_users")),
+        sa.Column("acknowledged_at", UTCDateTime(timezone=True)),
+        sa.Column("acknowledgement_note", sa.Text),
+    )
+    op.create_index("ix_shift_handoffs_written_at", "shift_handoffs", ["written_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_shift_handoffs_written_at", "shift_handoffs")
+    op.drop_table("shift_handoffs")
     op.drop_index("ix_incoming_warnings_received_at", "incoming_warnings")
     op.drop_table("incoming_warnings")
     op.drop_index("ix_alert_subscriptions_area_code", "alert_subscriptions")
