@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from siaga112.admin.pages import router as admin_pages
 from siaga112.alerts.incoming import WarningFeedWorker
+from siaga112.alerts.pages import router as alert_pages
 from siaga112.alerts.routes import router as alerts_router
 from siaga112.audit.routes import router as audit_router
 from siaga112.audit.service import audit_sealer
@@ -136,7 +137,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                    live_router, recommendations_router, places_router, public_router, inbound_router,
                    webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
                    reports_router, alerts_router, auth_router, audit_router, web_router, calls_pages, dispatch_pages,
-                   incident_pages, admin_pages, report_pages, shifts_router):
+                   incident_pages, admin_pages, report_pages, shifts_router,
+                   alert_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(RejectNul)

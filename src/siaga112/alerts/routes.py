@@ -2,8 +2,9 @@
 anyone may read, and the citizens' page /peringatan (Bahasa Indonesia, no login)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.exc import IntegrityError
 
 from siaga112.alerts import incoming, service
 from siaga112.alerts.cap import CAP_MEDIA_TYPE
@@ -28,9 +29,24 @@ API = "/api/v1/alerts"
 
 
 @router.post(API, status_code=201, response_model=AlertRead)
-def issue_alert(body: AlertCreate, who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
-    with ctx.db.transaction() as conn:
-        return service.issue_alert(ctx, who, body, conn=conn)
+def issue_alert(body: AlertCreate, idempotency_key: str | None = Header(default=None, max_length=64),
+                who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
+    """Sent again with the same Idempotency-Key, the alert is issued (and broadcast) once."""
+    key = f"api:{who.user_id}:{idempotency_key}" if idempotency_key else None
+    return _issue_once(ctx, who, body, key)
+
+
+def _issue_once(ctx: Context, who: Principal, body: AlertCreate, key: str | None) -> AlertRead:
+    try:
+        with ctx.db.transaction() as conn:
+            return service.issue_alert(ctx, who, body, conn=conn, request_key=key)
+    except IntegrityError:
+        # The same key committed by a concurrent request a moment earlier: that one stands.
+        with ctx.db.transaction(write=False) as conn:
+            earlier = service.already_sent(ctx, conn, key)
+        if earlier is None:
+            raise
+        return earlier
 
 
 @router.get(API, response_model=list[AlertRead])

@@ -238,6 +238,11 @@ def require_command_view(who: Principal, action: str) -> None:
         raise _refuse(who, action)
 
 
+def may_open_alerts_console(who: Principal, command_agency: str) -> bool:
+    """The public-alerts screen: whoever issues alerts, and the command centre's viewers."""
+    return may_issue_alerts(who, command_agency) or may_view_command_centre(who)
+
+
 def require_alert_issuer(who: Principal, command_agency: str) -> None:
     if not may_issue_alerts(who, command_agency):
         raise _refuse(who, "issue public alerts")

@@ -51,6 +51,9 @@ alerts = Table(
     Column("note", Text),
     Column("created_by", Integer, ForeignKey("users.id")),
     Column("recipients", Integer, nullable=False, default=0),
+    # The key of the form or request that issued it: sent twice (a double click, a retry), the
+    # alert is issued and broadcast once.
+    Column("request_key", String(80), unique=True),
     CheckConstraint("msg_type IN ('Alert','Update','Cancel')", name="msg_type"),
     Index("ix_alerts_sent_at", "sent_at"),
 )

@@ -48,9 +48,11 @@ def upgrade() -> None:
         sa.Column("note", sa.Text),
         sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", name="fk_alerts_created_by_users")),
         sa.Column("recipients", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("request_key", sa.String(80)),
         sa.CheckConstraint("msg_type IN ('Alert','Update','Cancel')", name=op.f("ck_alerts_msg_type")),
         sa.UniqueConstraint("code", name="uq_alerts_code"),
         sa.UniqueConstraint("identifier", name="uq_alerts_identifier"),
+        sa.UniqueConstraint("request_key", name="uq_alerts_request_key"),
     )
     op.create_index("ix_alerts_sent_at", "alerts", ["sent_at"])
     op.create_table(
