@@ -24,3 +24,16 @@ def test_the_command_centre_announces_a_warning_in_one_step(ctx, browse):
     # A viewer of everything sees the warning but has no button.
     viewer = browse("viewer").get("/konsol/komando/ringkasan").text
     assert "Hujan lebat di Sepaku" in viewer and "Umumkan ke warga" not in viewer
+
+
+def test_the_warning_area_is_on_the_command_map(ctx, browse):
+    with ctx.db.transaction() as conn:
+        store(ctx, conn, parse(ctx, SafeET.fromstring(
+            cap("W-7", headline="Hujan lebat di Sepaku", area="Sepaku", polygon=SEPAKU_BOX))))
+    features = browse("commander").get("/konsol/peta/insiden.json").json()["features"]
+    [warning] = [f for f in features if f["properties"]["kind"] == "warning"]
+    assert warning["geometry"]["type"] == "Polygon"
+    assert warning["geometry"]["coordinates"][0][0] == [116.75, -0.95]  # lon, lat
+    # An agency's map shows its own work only.
+    agency = browse("damkar").get("/konsol/peta/insiden.json").json()["features"]
+    assert not [f for f in agency if f["properties"]["kind"] == "warning"]

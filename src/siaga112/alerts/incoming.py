@@ -271,3 +271,15 @@ def make_local_alert(ctx: Context, who: Principal, warning_id: str, *, conn: Con
     audit.record(conn, who, "warning.localised", "incoming_warning", row.id, detail={"alert": alert.code})
     return alert
 
+
+
+def warning_features(ctx: Context, who: Principal, *, conn: Connection) -> list[dict[str, Any]]:
+    """The current warnings that touch PPU as GeoJSON polygons, for the command centre's map."""
+    features = []
+    for w in current_warnings(ctx, who, conn=conn):
+        lines = [w["headline"] or w["event"], f"{w['sender']} · {w['severity']}"]
+        for ring in w["polygons"] or []:
+            features.append({"type": "Feature",
+                             "geometry": {"type": "Polygon", "coordinates": [[[lon, lat] for lat, lon in ring]]},
+                             "properties": {"kind": "warning", "id": w["id"], "lines": lines}})
+    return features

@@ -159,4 +159,8 @@ def command_summary(request: Request, who: Principal = Depends(_commander),
 def map_data(who: Principal = Depends(page_principal), ctx: Context = Depends(get_ctx)):
     agency = scoped_agency(who, None)
     with ctx.db.transaction(write=False) as conn:
-        return JSONResponse(ov.map_features(ctx, who, conn=conn, agency_code=agency))
+        features = ov.map_features(ctx, who, conn=conn, agency_code=agency)
+        if may_view_command_centre(who):
+            # Warnings received from BMKG that reach PPU, drawn under the incidents.
+            features["features"] = incoming.warning_features(ctx, who, conn=conn) + features["features"]
+    return JSONResponse(features)
