@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import exc as sa_exc
 
 from siaga112.admin.pages import router as admin_pages
+from siaga112.alerts.pages import router as alert_pages
 from siaga112.alerts.routes import router as alerts_router
 from siaga112.audit.routes import router as audit_router
 from siaga112.auth.routes import router as auth_router
@@ -52,6 +53,7 @@ from siaga112.reference.routes import router as reference_router
 from siaga112.reports.pages import router as report_pages
 from siaga112.reports.routes import router as reports_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
+from siaga112.shifts.routes import router as shifts_router
 from siaga112.telephony.routes import router as telephony_router
 from siaga112.units.routes import recommendations_router
 from siaga112.units.routes import router as units_router
@@ -121,7 +123,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                    live_router, recommendations_router, places_router, public_router, inbound_router,
                    webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
                    reports_router, alerts_router, auth_router, audit_router, web_router, calls_pages, dispatch_pages,
-                   incident_pages, admin_pages, report_pages):
+                   incident_pages, admin_pages, report_pages, shifts_router,
+                   alert_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(RejectNul)

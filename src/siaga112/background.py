@@ -1,5 +1,5 @@
 """The background jobs (escalation deadlines, notifications, the audit sealer and
-checkpointer, the SOP watcher):
+checkpointer, the incoming warning feed, the SOP watcher):
 started by every `serve` process unless SIAGA112_BACKGROUND_WORKERS=false (`serve --no-workers`),
 and by `siaga112 worker` on its own. Every job claims rows, so any number of processes may run
 them together and each deadline or message is still handled once."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from siaga112.alerts.incoming import WarningFeedWorker
 from siaga112.audit.service import audit_checkpointer, audit_sealer
 from siaga112.context import Context
 from siaga112.dispatch.escalation import EscalationWorker
@@ -26,6 +27,8 @@ def start_background(ctx: Context) -> list[Any]:
         jobs.append(audit_sealer(ctx, settings.audit_seal_interval_seconds))
     if settings.audit_checkpoint_hours > 0:
         jobs.append(audit_checkpointer(ctx, settings.audit_checkpoint_hours))
+    if settings.warning_feed_url and settings.warning_feed_interval_seconds > 0:
+        jobs.append(WarningFeedWorker(ctx, settings.warning_feed_interval_seconds))
     for job in jobs:
         job.start()
     return jobs

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8112"
     # The CAP <sender> of public alerts: an address that identifies the regency's centre.
     cap_sender: str = "siaga112@penajamkab.go.id"
+    # Warnings received as CAP (BMKG): a CAP document, an Atom/RSS feed linking CAP documents, or
+    # "" for none; read every `warning_feed_interval_seconds` (0: never).
+    warning_feed_url: str = ""
+    warning_feed_interval_seconds: float = 300.0
     # HMAC secrets per inbound integration (sms, whatsapp, telephony, aml), JSON in the
     # environment; several secrets separated by spaces during a rotation. No secret: refused.
     webhook_secrets: dict[str, str] = Field(default_factory=dict)

@@ -157,3 +157,12 @@ def test_only_the_command_centre_and_bpbd_issue_alerts(actors):
         assert actors[name].post(API, json=FLOOD).status_code == 403, name
     first = actors["commander"].get(API).json()[0]
     assert actors["damkar"].post(f"{API}/{first['id']}/cancel", json={"note": "bukan urusan"}).status_code == 403
+
+
+def test_the_same_request_sent_twice_issues_one_alert(actors, ctx):
+    key = {"Idempotency-Key": "bpbd-banjir-1"}
+    first = actors["commander"].post(API, json=FLOOD, headers=key)
+    again = actors["commander"].post(API, json=FLOOD, headers=key)
+    assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
+    with ctx.db.transaction(write=False) as conn:
+        assert conn.execute(select(func.count()).select_from(alerts)).scalar_one() == 1

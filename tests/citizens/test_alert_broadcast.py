@@ -53,3 +53,22 @@ def test_subscribers_of_the_area_hear_each_alert_message_once(actors, webhook, c
     with ctx.db.transaction(write=False) as conn:
         stages = conn.execute(select(notification_outbox.c.stage)).scalars().all()
     assert sorted(set(stages)) == ["alert", "alert_cancel"]
+
+
+def test_a_whatsapp_subscriber_gets_the_alert_as_the_approved_template(actors, webhook, ctx, partner):
+    import time
+
+    message = {"from": "6281366660000", "id": "wamid.D1", "timestamp": str(int(time.time())), "type": "text",
+               "text": {"body": "DAFTAR Sepaku"}}
+    payload = {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1234"},
+                                       "contacts": [{"profile": {"name": "Ibu Rina"}, "wa_id": "6281366660000"}],
+                                       "messages": [message]}}]}]}
+    assert webhook("whatsapp", payload).status_code == 200
+    alert = actors["commander"].post(API, json=FLOOD).json()
+    assert alert["recipients"] == 1
+    assert send_due(ctx, build_adapters(ctx.settings)) == 1
+    [sent] = [r for r in partner.requests if r["path"].startswith("/wa")]
+    assert sent["json"]["to"] in ("6281366660000", "+6281366660000")
+    body = str(sent["json"])
+    assert "PERINGATAN: Banjir di sepanjang Sungai Sepaku" in body and alert["code"] in body

@@ -108,6 +108,19 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/konsol/komando/ringkasan"): [("get", COMMAND)],
     # The reports dashboard: the command centre and leadership (viewers of everything).
     ("GET", "/konsol/laporan"): [("get", COMMAND)],
+    # The public-alerts screen: the command centre (its viewers read); issuing is BPBD's.
+    ("GET", "/konsol/peringatan"): [("get", COMMAND)],
+    ("POST", "/konsol/peringatan"): [("alert_form", page(403, admin=204, commander=204))],
+    ("POST", "/konsol/peringatan/{alert_id}/perbarui"): [("alert_update", page(403, admin=204, commander=204))],
+    ("POST", "/konsol/peringatan/{alert_id}/cabut"): [("alert_cancel", page(403, admin=204, commander=204))],
+    # The shift hand-over log (the commander wrote the one the admin takes over).
+    ("GET", "/konsol/serah-terima"): [("get", page(403, admin=200, call_taker=200, commander=200, viewer=200))],
+    ("GET", "/konsol/serah-terima/{handoff_id}/cetak"): [
+        ("get", page(403, admin=200, call_taker=200, commander=200, viewer=200))],
+    ("POST", "/konsol/serah-terima"): [("shift", page(403, admin=201, commander=201))],
+    ("POST", "/konsol/serah-terima/{handoff_id}/terima"): [("shift_ack", page(403, admin=200, commander=409))],
+    # Announcing a BMKG warning to the public: the command centre's button (not its viewers).
+    ("POST", "/konsol/komando/peringatan-masuk/{warning_id}/lokal"): [("post", page(403, admin=200, commander=200))],
     ("GET", "/konsol/laporan/data.json"): [("get", COMMAND)],
     # Administration.
     ("GET", "/konsol/admin"): [("get", ADMIN)],
@@ -238,6 +251,9 @@ def _fill(path: str, kind: str, w: World, fresh: bool) -> str:
         "fmt": lambda: "json",
         "ticket": w.ticket,
         "request_id": w.open311_request,
+        "warning_id": w.warning,
+        "handoff_id": w.handoff,
+        "alert_id": lambda: w.alert(fresh=fresh),
     }
     for name, make in values.items():
         if "{" + name + "}" in path:
@@ -277,6 +293,11 @@ def _request(kind: str, method: str, path: str, actor: str, w: World, app) -> Re
                            "priority": "1", "phone": w.phone(), "form_key": str(uuid.uuid4()),
                            "lat": PENAJAM["lat"], "lon": PENAJAM["lon"]},
         "terima": lambda: {"agency_code": "DAMKAR"},
+        "shift": w.handoff_body, "shift_ack": lambda: {},
+        "alert_form": lambda: {"event": "Banjir", "category": "Met", "headline": "Banjir di Sepaku",
+                               "description": "Air sungai naik.", "codes": "64.09.04", "form_key": str(uuid.uuid4())},
+        "alert_update": lambda: {"headline": "Banjir meluas di Sepaku"},
+        "alert_cancel": lambda: {"note": "Air sudah surut."},
         "kirim": lambda: {"agency_code": "DAMKAR", "unit_id": w.damkar_units()[-1]},
         "progres": lambda: {"agency_code": "DAMKAR", "status": "en_route"},
         "tolak": lambda: {"agency_code": "DAMKAR", "reason": "bukan tugas kami"},

@@ -177,6 +177,16 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/api/v1/alerts/{alert_id}.xml"): ("get", PUBLIC),
     ("POST", "/api/v1/alerts/{alert_id}/update"): ("alert_update", rule(403, admin=201, commander=201)),
     ("POST", "/api/v1/alerts/{alert_id}/cancel"): ("alert_cancel", rule(403, admin=201, commander=201)),
+    # Warnings received from BMKG: on the command centre's screen; announcing one is BPBD's.
+    ("GET", "/api/v1/warnings"): ("get", rule(403, admin=200, commander=200, viewer=200)),
+    ("POST", "/api/v1/warnings/{warning_id}/local-alert"): ("post", rule(403, admin=201, commander=201)),
+    # The shift hand-over log: the 112 centre reads it; supervisors write and take over (the
+    # commander wrote the one acknowledged here, so for the commander it is 409: not their own).
+    ("GET", "/api/v1/shift-handovers"): ("get", rule(403, admin=200, call_taker=200, commander=200, viewer=200)),
+    ("GET", "/api/v1/shift-handovers/{handoff_id}"): (
+        "get", rule(403, admin=200, call_taker=200, commander=200, viewer=200)),
+    ("POST", "/api/v1/shift-handovers"): ("shift", rule(403, admin=201, commander=201)),
+    ("POST", "/api/v1/shift-handovers/{handoff_id}/acknowledge"): ("shift_ack", rule(403, admin=200, commander=409)),
 }
 
 
@@ -213,6 +223,8 @@ def _fill(path: str, w: World, kind: str, fresh: bool) -> str:
         "handover_id": w.handover,
         "ticket": w.ticket,
         "alert_id": lambda: w.alert(fresh=fresh),
+        "warning_id": w.warning,
+        "handoff_id": w.handoff,
     }
     for name, make in values.items():
         if "{" + name + "}" in path:
@@ -302,6 +314,7 @@ def _request(kind: str, method: str, path: str, actor: str, w: World) -> Req:
         "handover": w.handover_body,
         "alert": w.alert_body, "alert_update": lambda: {"severity": "Severe"},
         "alert_cancel": lambda: {"note": "Air sudah surut."},
+        "shift": w.handoff_body, "shift_ack": lambda: {},
         "web_report": lambda: {"description": "Jalan tertutup longsor", "notify": "none", **PENAJAM},
     }.get(kind, lambda: None)()
     return Req(url, json=body, after=after)

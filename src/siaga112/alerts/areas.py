@@ -29,7 +29,7 @@ class CapArea:
 
 
 @lru_cache(maxsize=1)
-def _boundaries() -> dict[str, BaseGeometry]:
+def boundaries() -> dict[str, BaseGeometry]:
     """Kecamatan and desa geometries (lon/lat) by code, read once per process."""
     shapes: dict[str, BaseGeometry] = {}
     for name in ("kecamatan.geojson", "desa.geojson"):
@@ -68,7 +68,7 @@ def drawn_polygon(points: list[list[float]]) -> Polygon:
 def resolve(gazetteer: Gazetteer, codes: list[str], polygon: list[list[float]] | None
             ) -> tuple[list[CapArea], list[str], str]:
     """(CAP areas, desa reached, a description) for the chosen wilayah and the drawn area."""
-    shapes = _boundaries()
+    shapes = boundaries()
     areas: list[CapArea] = []
     reached: set[str] = set()
     names: list[str] = []

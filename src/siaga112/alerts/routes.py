@@ -2,10 +2,11 @@
 anyone may read, and the citizens' page /peringatan (Bahasa Indonesia, no login)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.exc import IntegrityError
 
-from siaga112.alerts import service
+from siaga112.alerts import incoming, service
 from siaga112.alerts.cap import CAP_MEDIA_TYPE
 from siaga112.alerts.schemas import AlertCancel, AlertContent, AlertCreate, AlertRead
 from siaga112.auth.principal import Principal
@@ -14,6 +15,7 @@ from siaga112.deps import current_principal, get_ctx
 from siaga112.errors import NotFound
 from siaga112.public.routes import REQUESTS, TOO_MANY
 from siaga112.security.ratelimit import throttle
+from siaga112.web.deps import page_principal
 from siaga112.web.templating import pages_of
 
 router = APIRouter(tags=["alerts"])
@@ -27,9 +29,24 @@ API = "/api/v1/alerts"
 
 
 @router.post(API, status_code=201, response_model=AlertRead)
-def issue_alert(body: AlertCreate, who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
-    with ctx.db.transaction() as conn:
-        return service.issue_alert(ctx, who, body, conn=conn)
+def issue_alert(body: AlertCreate, idempotency_key: str | None = Header(default=None, max_length=64),
+                who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
+    """Sent again with the same Idempotency-Key, the alert is issued (and broadcast) once."""
+    key = f"api:{who.user_id}:{idempotency_key}" if idempotency_key else None
+    return _issue_once(ctx, who, body, key)
+
+
+def _issue_once(ctx: Context, who: Principal, body: AlertCreate, key: str | None) -> AlertRead:
+    try:
+        with ctx.db.transaction() as conn:
+            return service.issue_alert(ctx, who, body, conn=conn, request_key=key)
+    except IntegrityError:
+        # The same key committed by a concurrent request a moment earlier: that one stands.
+        with ctx.db.transaction(write=False) as conn:
+            earlier = service.already_sent(ctx, conn, key)
+        if earlier is None:
+            raise
+        return earlier
 
 
 @router.get(API, response_model=list[AlertRead])
@@ -100,3 +117,29 @@ def alert_page(code: str, request: Request, ctx: Context = Depends(get_ctx)):
                                             pesan="Periksa kembali kode peringatan pada pesan Anda.")
         latest = service.latest_of(ctx, conn, alert.id)
     return pages_of(request).render(request, "alerts/peringatan_satu.html", lang="id", a=alert, latest=latest)
+
+
+# ---- warnings received from other centres (BMKG) -------------------------------------------
+
+@router.get("/api/v1/warnings")
+def list_warnings(all_areas: bool = Query(default=False, alias="all"),
+                  who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)) -> list[dict]:
+    """Current warnings received as CAP; only those that touch PPU unless `all=true`."""
+    with ctx.db.transaction(write=False) as conn:
+        return incoming.current_warnings(ctx, who, conn=conn, ppu_only=not all_areas)
+
+
+@router.post("/api/v1/warnings/{warning_id}/local-alert", status_code=201, response_model=AlertRead)
+def warning_to_alert(warning_id: str, who: Principal = Depends(current_principal),
+                     ctx: Context = Depends(get_ctx)):
+    with ctx.db.transaction() as conn:
+        return incoming.make_local_alert(ctx, who, warning_id, conn=conn)
+
+
+@router.post("/konsol/komando/peringatan-masuk/{warning_id}/lokal", include_in_schema=False)
+def warning_to_alert_page(warning_id: str, request: Request, who: Principal = Depends(page_principal),
+                          ctx: Context = Depends(get_ctx)):
+    """The command centre's one-step button; answers with what replaces it."""
+    with ctx.db.transaction() as conn:
+        alert = incoming.make_local_alert(ctx, who, warning_id, conn=conn)
+    return pages_of(request).render(request, "alerts/_warning_localised.html", who=who, alert=alert)

@@ -125,7 +125,7 @@ def _content(ctx: Context, data: AlertContent, base: dict[str, Any]) -> dict[str
 
 
 def _insert(ctx: Context, conn: Connection, who: Principal, values: dict[str, Any], *, msg_type: str,
-            references_id: str | None, note: str | None, broadcast: bool) -> Any:
+            references_id: str | None, note: str | None, broadcast: bool, request_key: str | None = None) -> Any:
     # The CAP areas are drawn again for each document; here the choice is checked and expanded.
     _, desa_codes, area_desc = alert_areas.resolve(ctx.gazetteer, values.get("codes") or [],
                                                    values.get("polygon"))
@@ -141,7 +141,8 @@ def _insert(ctx: Context, conn: Connection, who: Principal, values: dict[str, An
         description=values["description"], instruction=values.get("instruction"),
         onset_at=values.get("onset"), expires_at=values.get("expires"), area_desc=area_desc,
         area_codes=list(values.get("codes") or []), polygon=values.get("polygon"), desa_codes=desa_codes,
-        incident_id=values.get("incident_id"), note=note, created_by=who.user_id, recipients=0))
+        incident_id=values.get("incident_id"), note=note, created_by=who.user_id, recipients=0,
+        request_key=request_key))
     row = load_row(conn, alerts, alert_id, missing="alert not found")
     # Exercises and tests stay off citizens' phones.
     if broadcast and row.status == "Actual":
@@ -153,13 +154,24 @@ def _insert(ctx: Context, conn: Connection, who: Principal, values: dict[str, An
     return row
 
 
-def issue_alert(ctx: Context, who: Principal, data: AlertCreate, *, conn: Connection) -> AlertRead:
+def already_sent(ctx: Context, conn: Connection, request_key: str | None) -> AlertRead | None:
+    """The message this request key already issued (a double click or a client's retry)."""
+    if request_key is None:
+        return None
+    row = conn.execute(select(alerts).where(alerts.c.request_key == request_key)).first()
+    return read_alert(ctx, conn, row) if row is not None else None
+
+
+def issue_alert(ctx: Context, who: Principal, data: AlertCreate, *, conn: Connection,
+                request_key: str | None = None) -> AlertRead:
     """A new public alert, for chosen wilayah, a drawn area, or an incident's place."""
     require_alert_issuer(who, ctx.sop.command_agency)
+    if (earlier := already_sent(ctx, conn, request_key)) is not None:
+        return earlier
     base = _from_incident(ctx, who, data, conn) if data.incident_id else {}
     values = _content(ctx, data, base)
     row = _insert(ctx, conn, who, values, msg_type="Alert", references_id=None, note=None,
-                  broadcast=data.broadcast)
+                  broadcast=data.broadcast, request_key=request_key)
     return read_alert(ctx, conn, row)
 
 

@@ -272,6 +272,28 @@ def may_issue_alerts(who: Principal, command_agency: str) -> bool:
     return commands(who) or (who.role == Role.DISPATCHER and who.agency_code == command_agency)
 
 
+def may_hand_over_shifts(who: Principal) -> bool:
+    """Shift supervisors: the command centre (commanders) and administrators."""
+    return commands(who)
+
+
+def require_shift_reader(who: Principal) -> None:
+    """The hand-over log is the 112 centre's: its staff and the viewers of everything."""
+    if not (is_staff(who) or may_view_command_centre(who)):
+        raise _refuse(who, "read the shift hand-over log")
+
+
+def require_command_view(who: Principal, action: str) -> None:
+    """What the command centre's screen shows: commanders, administrators, viewers of everything."""
+    if not may_view_command_centre(who):
+        raise _refuse(who, action)
+
+
+def may_open_alerts_console(who: Principal, command_agency: str) -> bool:
+    """The public-alerts screen: whoever issues alerts, and the command centre's viewers."""
+    return may_issue_alerts(who, command_agency) or may_view_command_centre(who)
+
+
 def require_alert_issuer(who: Principal, command_agency: str) -> None:
     if not may_issue_alerts(who, command_agency):
         raise _refuse(who, "issue public alerts")

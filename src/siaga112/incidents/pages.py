@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
+from siaga112.alerts import incoming
 from siaga112.audit import service as audit
 from siaga112.auth.permissions import commands, console_rights, may_view_command_centre, own_assignment, scoped_agency
 from siaga112.auth.principal import Principal
@@ -160,13 +161,18 @@ def command_summary(request: Request, who: Principal = Depends(_commander),
         escalated = ov.escalations(ctx, who, conn=conn)
         open_page = reads.list_incidents(ctx, who, conn=conn, status="new,dispatched,on_scene",
                                              limit=100)
+        warnings = incoming.current_warnings(ctx, who, conn=conn)
     return pages_of(request).render(request, "incidents/_command_summary.html", counts=counts,
                                     escalations=escalated, open_incidents=open_page.items,
-                                    sop=ctx.sop, now=utcnow())
+                                    warnings=warnings, sop=ctx.sop, now=utcnow())
 
 
 @router.get("/konsol/peta/insiden.json")
 def map_data(who: Principal = Depends(page_principal), ctx: Context = Depends(get_ctx)):
     agency = scoped_agency(who, None)
     with ctx.db.transaction(write=False) as conn:
-        return JSONResponse(ov.map_features(ctx, who, conn=conn, agency_code=agency))
+        features = ov.map_features(ctx, who, conn=conn, agency_code=agency)
+        if may_view_command_centre(who):
+            # Warnings received from BMKG that reach PPU, drawn under the incidents.
+            features["features"] = incoming.warning_features(ctx, who, conn=conn) + features["features"]
+    return JSONResponse(features)

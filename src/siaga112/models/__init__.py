@@ -2,7 +2,7 @@
 from siaga112.db import metadata
 from siaga112.models.admin import admin_changes
 from siaga112.models.agency import agencies, incident_types, priorities, sop_routes, sop_state
-from siaga112.models.alert import alert_subscriptions, alerts
+from siaga112.models.alert import alert_subscriptions, alerts, incoming_warnings
 from siaga112.models.assignment import assignments
 from siaga112.models.audit import audit_log, login_attempts, rate_limit_buckets
 from siaga112.models.call import calls
@@ -26,6 +26,7 @@ from siaga112.models.incident import idempotency_keys, incidents, timeline_entri
 from siaga112.models.landmark import landmarks
 from siaga112.models.ops import readiness_probe
 from siaga112.models.session import web_sessions
+from siaga112.models.shift import shift_handoffs
 from siaga112.models.unit import unit_positions, units
 from siaga112.models.user import api_tokens, users
 from siaga112.models.wilayah import wilayah
@@ -40,5 +41,5 @@ __all__ = [
     "notification_cursor",
     "audit_log", "login_attempts", "rate_limit_buckets",
     "admin_changes", "sop_state",
-    "alerts", "alert_subscriptions",
+    "alerts", "alert_subscriptions", "incoming_warnings", "shift_handoffs",
 ]

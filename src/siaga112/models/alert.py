@@ -1,5 +1,6 @@
 """Public alerts (CAP 1.2 messages) and the citizens who asked to receive them for their area."""
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -50,6 +51,9 @@ alerts = Table(
     Column("note", Text),
     Column("created_by", Integer, ForeignKey("users.id")),
     Column("recipients", Integer, nullable=False, default=0),
+    # The key of the form or request that issued it: sent twice (a double click, a retry), the
+    # alert is issued and broadcast once.
+    Column("request_key", String(80), unique=True),
     CheckConstraint("msg_type IN ('Alert','Update','Cancel')", name="msg_type"),
     Index("ix_alerts_sent_at", "sent_at"),
 )
@@ -64,4 +68,36 @@ alert_subscriptions = Table(
     Column("opted_out_at", UTCDateTime),
     UniqueConstraint("phone", "channel", "area_code", name="uq_alert_subscriptions_phone"),
     Index("ix_alert_subscriptions_area_code", "area_code"),
+)
+
+# Warnings other centres publish as CAP (BMKG's weather and earthquake warnings), as received.
+# One row per CAP message; an Update or Cancel marks the messages it references `replaced`.
+incoming_warnings = Table(
+    "incoming_warnings", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("sender", String(200), nullable=False),
+    Column("identifier", String(200), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("msg_type", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("headline", Text),
+    Column("description", Text),
+    Column("instruction", Text),
+    Column("category", String(16)),
+    Column("urgency", String(16)),
+    Column("severity", String(16)),
+    Column("certainty", String(16)),
+    Column("onset_at", UTCDateTime),
+    Column("expires_at", UTCDateTime),
+    Column("area_desc", Text),
+    Column("polygons", JSONType),        # [[[lat, lon], ...], ...]
+    Column("touches_ppu", Boolean, nullable=False),
+    # The PPU kecamatan it reaches: where a local alert made from it applies.
+    Column("kecamatan_codes", JSONType),
+    Column("replaced_at", UTCDateTime),
+    Column("local_alert_id", String(36), ForeignKey("alerts.id")),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("sender", "identifier", name="uq_incoming_warnings_sender"),
+    Index("ix_incoming_warnings_received_at", "received_at"),
 )

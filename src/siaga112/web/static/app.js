@@ -252,6 +252,8 @@
         if (!geo) return;
         if (markers) markers.remove();
         markers = L.geoJSON(geo, {
+          // A warning received from BMKG: its area, dashed, under the incidents.
+          style: f => f.properties.kind === "warning" ? { color: "#7b1fa2", weight: 2, dashArray: "6 4", fillOpacity: 0.08 } : {},
           pointToLayer: (f, latlng) => L.circleMarker(latlng, {
             radius: f.properties.kind === "unit" ? 6 : 9, weight: 2, color: f.properties.kind === "unit" ? "#0b5cad" : "#fff",
             fillColor: f.properties.kind === "unit" ? "#7fb2e5" : (PRIO_COLOURS[f.properties.priority] || "#555"), fillOpacity: 0.95,
@@ -259,6 +261,7 @@
           onEachFeature: (f, l) => l.bindPopup(() => popupFor(f.properties)),
         }).addTo(map);
         el.dataset.markerCount = String(geo.features.length);
+        el.dataset.warningCount = String(geo.features.filter(f => f.properties.kind === "warning").length);
         // Tests and screen readers read what the map shows from these attributes.
         el.dataset.markerTickets = geo.features.map(f => f.properties.ticket || "").join(" ");
         el.dataset.markerStates = geo.features.filter(f => f.properties.ticket).map(f => f.properties.ticket + ":" + f.properties.status).join(" ");
