@@ -121,6 +121,7 @@ def receive_message(ctx: Context, conn: Connection, *, channel: str, raw_phone: 
         result = InboundResult(kind="alert_opt_in")
     elif _keyword(body) in OPT_OUT_WORDS:
         notify.opt_out(conn, phone, via=channel)
+        alert_service.unsubscribe(conn, phone=phone)  # its public alerts too, and retention sees it
         result = InboundResult(kind="opt_out")
     elif _keyword(body) in OPT_IN_WORDS:
         notify.opt_in(conn, phone)

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Numeric, and_, cast, delete, func, or_, selec
 from siaga112.audit import service as audit
 from siaga112.db import utcnow
 from siaga112.models import (
+    alert_subscriptions,
     aml_locations,
     call_sessions,
     calls,
@@ -70,6 +71,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("number_blocks", "reason"): "replaced by (dianonimkan) once the block ended",
     ("number_blocks", "end_note"): "cleared once the block ended",
     ("number_block_audit", "note"): "replaced by (dianonimkan) once the block ended",
+    ("alert_subscriptions", "phone"): "row deleted once opted out (BERHENTI) for the period",
 }
 
 # Columns whose name looks personal but hold no caller's data, and why they stay.
@@ -88,6 +90,8 @@ NOT_CALLER_DATA: dict[tuple[str, str], str] = {
     ("login_attempts", "remote"): "login throttling; rows go after a day",
     ("web_sessions", "remote_addr"): "staff session",
     ("notification_optouts", "phone"): "a stop request (BERHENTI) must be honoured for good",
+    ("incidents", "notify_caller"): "the call-taker's choice whether the caller gets texts",
+    ("alerts", "recipients"): "how many subscribers a public alert went to",
 }
 
 
@@ -157,6 +161,9 @@ def apply_retention(conn: Connection, *, days: int, dry_run: bool = False,
     due_blocks = and_(b.status.in_(("rejected", "released", "expired")), b.ended_at < cutoff,
                       b.phone != REDACTED)
     due_block_ids = select(b.id).where(due_blocks)
+    # An active alert subscription is the citizen's standing wish: it stays until they stop it.
+    due_alert_subscriptions = and_(alert_subscriptions.c.opted_out_at.is_not(None),
+                                   alert_subscriptions.c.opted_out_at < cutoff)
 
     n_incidents = _count(conn, incidents, due)
     n_calls = _count(conn, calls, due_calls)
@@ -170,6 +177,7 @@ def apply_retention(conn: Connection, *, days: int, dry_run: bool = False,
         "call_sessions": _count(conn, call_sessions, due_sessions),
         "aml_locations": _count(conn, aml_locations, due_aml),
         "number_blocks": _count(conn, number_blocks, due_blocks),
+        "alert_subscriptions": _count(conn, alert_subscriptions, due_alert_subscriptions),
     }
     if not dry_run:
         # Everything that finds its rows through "incident not yet anonymised" goes first.
@@ -181,6 +189,7 @@ def apply_retention(conn: Connection, *, days: int, dry_run: bool = False,
         conn.execute(update(notification_outbox).where(old_messages)
                      .values(recipient=REDACTED, text=REDACTED, params={}))
         conn.execute(delete(notification_subscriptions).where(due_subscriptions))
+        conn.execute(delete(alert_subscriptions).where(due_alert_subscriptions))
         conn.execute(update(citizen_reports).where(due_reports).values(
             reporter_phone=None, reporter_name=None, address=None, text=REDACTED, close_note=None,
             lat=_round(r.lat), lon=_round(r.lon), anonymised_at=now))
