@@ -128,7 +128,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(RejectNul)
-    app.add_middleware(RequestGuard, timeout=settings.request_timeout_seconds)
+    app.add_middleware(RequestGuard, timeout=settings.request_timeout_seconds,
+                       report_timeout=settings.report_timeout_seconds)
     # Added last, so it wraps everything, 422s included.
     app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
     # Outermost: the request id is in every log line, the guard's answers included.

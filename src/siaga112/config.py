@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Whatever happens, a request that has not started its answer by then gets a 503 (a body
     # still arriving by then: 408). Event streams and downloads, once started, are not cut.
     request_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Exports and the monthly PDF: laid out on the CPU after their queries (ops/guard.py).
+    report_timeout_seconds: float = Field(default=60.0, gt=0)
     # A client must send a request's headers within this many seconds (slow clients, see
     # docs/deployment.md for the reverse proxy's own limits).
     header_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -5,6 +5,9 @@ gets 408 and its connection is closed; a request the application has not started
 within the bound (every thread waiting on a database that stopped answering) gets a JSON 503 with
 Retry-After. What the handler does afterwards is discarded. Once an answer has started (an event
 stream, a download) the guard leaves it alone.
+
+Reports are the exception: a month's PDF is laid out and drawn on the CPU for seconds after its
+queries ended, so report paths get their own, longer bound (`report_timeout`).
 """
 from __future__ import annotations
 
@@ -20,15 +23,21 @@ log = structlog.get_logger(__name__)
 
 
 class RequestGuard:
-    def __init__(self, app: Any, *, timeout: float, retry_after: int = 2):
+    def __init__(self, app: Any, *, timeout: float, report_timeout: float | None = None,
+                 retry_after: int = 2):
         self.app = app
         self.timeout = timeout
+        self.report_timeout = max(timeout, report_timeout or timeout)
         self.retry_after = retry_after
+
+    def bound(self, path: str) -> float:
+        return self.report_timeout if path.startswith(REPORT_PATHS) else self.timeout
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.bound(scope.get("path", ""))
         started = asyncio.Event()
         state = {"body_done": not _has_body(scope), "cut": False}
 
@@ -50,7 +59,7 @@ class RequestGuard:
         task = asyncio.ensure_future(self.app(scope, guarded_receive, guarded_send))
         waiter = asyncio.ensure_future(started.wait())
         try:
-            await asyncio.wait({task, waiter}, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({task, waiter}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
         if task.done() or started.is_set():
@@ -73,13 +82,16 @@ class RequestGuard:
             headers = [(b"retry-after", str(self.retry_after).encode())]
         REQUESTS_TIMED_OUT.labels(reason=reason).inc()
         log.warning("request_timed_out", reason=reason, method=scope.get("method"),
-                    path=loggable_path(scope.get("path", "")), limit_seconds=self.timeout)
+                    path=loggable_path(scope.get("path", "")), limit_seconds=limit)
         payload = json.dumps(body).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(payload)).encode()), *headers]})
         await send({"type": "http.response.body", "body": payload})
 
+
+# Exports and printed reports (not the KPI queries, which answer within the usual bound).
+REPORT_PATHS = ("/api/v1/reports/",)
 
 # Paths that carry a citizen's ticket (the only key to their report) are logged without it.
 _KEYED = ("/lacak/", "/api/v1/public/tickets/")
