@@ -2,8 +2,8 @@
 would be) behind HAProxy, one `siaga112 worker`, one PostgreSQL: the configuration of
 docs/deployment.md. A node is killed (SIGKILL) while call-takers keep saving incidents through
 the balancer: no acknowledged incident is lost or doubled, a dispatcher's stream reconnects to the
-other node and resumes from Last-Event-ID without a gap or a repeat, and login lock-outs count
-failures made on either node. (Rate limits are per process: see docs/security.md.)"""
+other node and resumes from Last-Event-ID without a gap or a repeat, and login throttling counts
+failures made on either node (as do the rate limits: both live in the database)."""
 from __future__ import annotations
 
 import os
@@ -68,7 +68,8 @@ def test_a_node_killed_under_load_loses_nothing(pg_database_url, templates, tmp_
                SIAGA112_LOG_LEVEL="WARNING", SIAGA112_LOGIN_MAX_FAILURES_PER_USER="4")
     worker = subprocess.Popen([SIAGA112, "worker"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE)
-    lockout = {"SIAGA112_LOGIN_MAX_FAILURES_PER_USER": "4"}
+    # Four wrong passwords free from one address, then that address waits a minute.
+    lockout = {"SIAGA112_LOGIN_FREE_FAILURES_PER_PAIR": "4", "SIAGA112_LOGIN_BASE_DELAY_SECONDS": "60"}
     node1, base1 = start_server(pg_database_url, tmp_path, args=("--no-workers",), env=lockout)
     node2, base2 = start_server(pg_database_url, tmp_path, args=("--no-workers",), env=lockout)
     port = free_port()
@@ -88,7 +89,8 @@ def test_a_node_killed_under_load_loses_nothing(pg_database_url, templates, tmp_
                 pass
             time.sleep(0.2)  # polling the balancer while it starts
 
-        # Lock-outs are counted in the database: two wrong passwords on each node lock the user.
+        # Failed logins are counted in the database: two wrong passwords on each node make this
+        # address wait, even with the right password, on either node.
         for base in (base1, base2, base1, base2):
             assert httpx.post(f"{base}/login", data={"username": "commander", "password": "salah"},
                               timeout=10).status_code == 401
