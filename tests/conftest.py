@@ -34,6 +34,15 @@ ACTORS = [
 
 
 @pytest.fixture(scope="session", autouse=True)
+def audit_key():
+    """One audit key for every context this process builds: the template databases are made
+    once with it and copied for each test, whatever the test's own var directory."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SIAGA112_AUDIT_KEY", os.environ.get("SIAGA112_AUDIT_KEY") or "test-audit-key-" + uuid.uuid4().hex)
+        yield os.environ["SIAGA112_AUDIT_KEY"]
+
+
+@pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing():
     """argon2 at its smallest cost for the passwords set and checked in this process.
 
@@ -154,7 +163,7 @@ def _drop_templates(made: dict[str, Template]) -> None:
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory, cheap_password_hashing) -> dict[str, Template]:
+def templates(tmp_path_factory, cheap_password_hashing, audit_key) -> dict[str, Template]:
     """One migrated, seeded template database per backend; each test gets a copy."""
     made = _make_templates(tmp_path_factory, "tpl")
     yield made
@@ -263,7 +272,7 @@ def unique_key():
 
 
 @pytest.fixture
-def live_server(app):
+def live_server(app, settings):
     """The app served by uvicorn on a free loopback port in a background thread."""
     import socket
     import threading
@@ -274,7 +283,7 @@ def live_server(app):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=2)
+                            timeout_graceful_shutdown=2, **settings.server_options())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -109,7 +109,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _raise_priority() -> None:
+def raise_priority() -> None:
+    """For a child process (`preexec_fn`): run ahead of the machine's other work, where allowed."""
     import os
 
     try:
@@ -119,11 +120,12 @@ def _raise_priority() -> None:
 
 
 def start_server(url: str, tmp_path, workers: int = 1, env: dict | None = None,
-                 high_priority: bool = False):
+                 high_priority: bool = False, args: tuple[str, ...] = ()):
     """`siaga112 serve` as its own process on `url`; returns (process, base URL) once healthy.
 
     `high_priority` runs it ahead of the machine's other work (the rest of the suite, other
     processes), for a test that measures the server's own behaviour rather than the machine's load.
+    Its log lines (stdout) go to the file `process.log_path`.
     """
     import os
     import subprocess
@@ -134,13 +136,16 @@ def start_server(url: str, tmp_path, workers: int = 1, env: dict | None = None,
     import httpx
 
     port = free_port()
-    environment = dict(os.environ, SIAGA112_DATABASE_URL=url,
-                       SIAGA112_VAR_DIR=str(Path(tmp_path) / "var"), SIAGA112_LOG_LEVEL="WARNING",
-                       **(env or {}))
+    environment = {**os.environ, "SIAGA112_DATABASE_URL": url,
+                   "SIAGA112_VAR_DIR": str(Path(tmp_path) / "var"), "SIAGA112_LOG_LEVEL": "WARNING",
+                   **(env or {})}
     siaga112 = str(Path(sys.executable).parent / "siaga112")
-    proc = subprocess.Popen([siaga112, "serve", "--port", str(port), "--workers", str(workers)],
-                            env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, preexec_fn=_raise_priority if high_priority else None)
+    log_path = Path(tmp_path) / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([siaga112, "serve", "--port", str(port), "--workers", str(workers), *args],
+                                env=environment, cwd=tmp_path, stdout=log,
+                                stderr=subprocess.PIPE, preexec_fn=raise_priority if high_priority else None)
+    proc.log_path = log_path
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -154,3 +159,81 @@ def start_server(url: str, tmp_path, workers: int = 1, env: dict | None = None,
         time.sleep(0.2)  # polling a process that is starting up, not waiting out a race
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+class PausableProxy:
+    """A loopback TCP proxy the test can pause: while paused it accepts connections and keeps
+    every socket open but forwards nothing, as a network path that silently drops traffic does
+    (no FIN, no RST: the client waits for an answer that does not come)."""
+
+    def __init__(self, target_host: str, target_port: int):
+        import socket
+        import threading
+
+        self.target = (target_host, target_port)
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self._closed = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._sockets: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def pause(self) -> None:
+        self.flowing.clear()
+
+    def resume(self) -> None:
+        self.flowing.set()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self._sockets.append(client)
+
+            def connect(client=client) -> None:
+                self.flowing.wait()
+                try:
+                    upstream = socket.create_connection(self.target)
+                except OSError:
+                    client.close()
+                    return
+                self._sockets.append(upstream)
+                for a, b in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+            threading.Thread(target=connect, daemon=True).start()
+
+    def _pump(self, src, dst) -> None:
+        import select
+
+        try:
+            while not self._closed.is_set():
+                self.flowing.wait()
+                ready, _, _ = select.select([src], [], [], 0.1)
+                if not ready:
+                    continue
+                data = src.recv(65536)
+                if not data:
+                    dst.shutdown(1)
+                    return
+                # Bytes read just before a pause are held back too, not slipped through.
+                self.flowing.wait()
+                dst.sendall(data)
+        except (OSError, ValueError):  # closed by close()
+            pass
+
+    def close(self) -> None:
+        self._closed.set()
+        self.flowing.set()
+        self._listener.close()
+        for s in self._sockets:
+            try:
+                s.close()
+            except OSError:
+                pass

@@ -6,25 +6,28 @@ import gc
 from contextlib import asynccontextmanager
 
 import anyio
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import exc as sa_exc
 
 from siaga112.admin.pages import router as admin_pages
+from siaga112.alerts.pages import router as alert_pages
+from siaga112.alerts.routes import router as alerts_router
 from siaga112.audit.routes import router as audit_router
-from siaga112.audit.service import audit_sealer
 from siaga112.auth.routes import router as auth_router
+from siaga112.background import start_background, start_sop_watcher, stop_all
 from siaga112.blocks.routes import router as blocks_router
 from siaga112.bootstrap import build_context
 from siaga112.calls.pages import router as calls_pages
 from siaga112.calls.routes import router as calls_router
 from siaga112.config import Settings
 from siaga112.context import Context
+from siaga112.db import DatabaseFailure
 from siaga112.deps import client_address
-from siaga112.dispatch.escalation import EscalationWorker
 from siaga112.dispatch.pages import router as dispatch_pages
 from siaga112.dispatch.routes import router as dispatch_router
 from siaga112.errors import DomainError
@@ -38,14 +41,21 @@ from siaga112.live.hub import LiveHub
 from siaga112.live.routes import router as live_router
 from siaga112.logging import configure_logging
 from siaga112.metrics import watch_loop_lag
-from siaga112.notify.worker import NotificationWorker
+from siaga112.notify.service import public_links_unset
 from siaga112.open311.routes import router as open311_router
+from siaga112.ops.failures import as_domain_error
+from siaga112.ops.guard import RequestGuard
+from siaga112.ops.health import check_health, check_ready
+from siaga112.ops.observe import RequestObserver, sample_queue_depths
+from siaga112.ops.protocol import HeaderDeadlineProtocol
 from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
 from siaga112.reference.routes import router as reference_router
+from siaga112.reports.pages import router as report_pages
+from siaga112.reports.routes import router as reports_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
 from siaga112.security.scrape import may_scrape
-from siaga112.sop.reload import sop_watcher
+from siaga112.shifts.routes import router as shifts_router
 from siaga112.telephony.routes import router as telephony_router
 from siaga112.units.routes import recommendations_router
 from siaga112.units.routes import router as units_router
@@ -53,11 +63,14 @@ from siaga112.web.deps import LoginRequired
 from siaga112.web.routes import router as web_router
 from siaga112.web.templating import STATIC_DIR, Pages
 
+log = structlog.get_logger(__name__)
+
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
     """The whole service; `context` lets tests and the CLI share an already-prepared one."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    HeaderDeadlineProtocol.header_timeout = settings.header_timeout_seconds
     ctx = context or build_context(settings)
 
     @asynccontextmanager
@@ -66,6 +79,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         # threads contending for the GIL and one SQLite writer mostly trade futexes; a few
         # threads keep the CPU busy and let the rest of the queue wait cheaply in the event loop.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        if public_links_unset(settings):
+            log.warning("public_base_url_unset", links_go_to=settings.public_base_url,
+                        hint="set SIAGA112_PUBLIC_BASE_URL to the address citizens open (https://...)")
         hub = LiveHub(ctx)
         app.state.hub = hub
         await hub.start()
@@ -74,21 +90,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         listener = PgListener(ctx.db.url, ctx.bus) if not ctx.db.is_sqlite else None
         if listener:
             listener.start()
-        worker = (EscalationWorker(ctx, settings.escalation_interval_seconds)
-                  if settings.escalation_interval_seconds > 0 else None)
-        if worker:
-            worker.start()
-        notifier = (NotificationWorker(ctx, settings.notify_interval_seconds)
-                    if settings.notify_interval_seconds > 0 else None)
-        if notifier:
-            notifier.start()
-        sealer = None if ctx.db.is_sqlite else audit_sealer(ctx, settings.audit_seal_interval_seconds)
-        if sealer:
-            sealer.start()
-        watcher = (sop_watcher(ctx, settings.sop_reload_seconds)
-                   if settings.sop_reload_seconds > 0 else None)
-        if watcher:
-            watcher.start()
+        jobs = start_background(ctx) if settings.background_workers else []
+        watcher = start_sop_watcher(ctx)
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
@@ -96,12 +99,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         try:
             yield
         finally:
-            if worker:
-                worker.stop()
-            if sealer:
-                sealer.stop()
-            if notifier:
-                notifier.stop()
+            stop_all(jobs)
             if watcher:
                 watcher.stop()
             if listener:
@@ -126,13 +124,17 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     for router in (incidents_router, dispatch_router, calls_router, units_router, reference_router,
                    live_router, recommendations_router, places_router, public_router, inbound_router,
                    webhooks_router, telephony_router, blocks_router, handover_router, open311_router,
-                   auth_router, audit_router, web_router, calls_pages, dispatch_pages,
-                   incident_pages, admin_pages):
+                   reports_router, alerts_router, auth_router, audit_router, web_router, calls_pages, dispatch_pages,
+                   incident_pages, admin_pages, report_pages, shifts_router,
+                   alert_pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(RejectNul)
+    app.add_middleware(RequestGuard, timeout=settings.request_timeout_seconds)
     # Added last, so it wraps everything, 422s included.
     app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
+    # Outermost: the request id is in every log line, the guard's answers included.
+    app.add_middleware(RequestObserver)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
@@ -148,10 +150,22 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             # The console shows this body in its error toast (app.js reads `detail`).
             return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
         pages = app.state.pages
-        titles = {403: "Tidak berwenang", 404: "Tidak ditemukan", 409: "Bentrok", 422: "Isian tidak valid"}
+        titles = {403: "Tidak berwenang", 404: "Tidak ditemukan", 409: "Bentrok", 422: "Isian tidak valid",
+                  503: "Layanan sementara tidak tersedia", 507: "Penyimpanan penuh"}
         return pages.render(request, "error.html", status_code=exc.status_code,
                             title=pages.gettext(request, titles.get(exc.status_code, "Kesalahan")),
                             message=exc.message)
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    @app.exception_handler(DatabaseFailure)
+    async def _database_failure(request: Request, exc: Exception) -> Response:
+        answer = as_domain_error(exc, path=request.url.path)
+        if answer is None:
+            raise exc
+        if "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/"):
+            return await _domain_error(request, answer)  # a person at a console: a page in words
+        return JSONResponse(answer.body(), status_code=answer.status_code, headers=answer.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -163,12 +177,13 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
-        try:
-            with ctx.db.transaction(write=False) as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 — any database failure means unhealthy
-            return JSONResponse({"status": "unavailable"}, status_code=503)
+        check_health(ctx)
         return JSONResponse({"status": "ok", "database": ctx.db.dialect})
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        check_ready(ctx)
+        return JSONResponse({"status": "ready", "database": ctx.db.dialect})
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
@@ -176,6 +191,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             # The same answer whether a token was wrong or missing; nothing about the counters.
             return JSONResponse({"detail": "metrics need the metrics token or an allowed address"},
                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        sample_queue_depths(ctx)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -42,6 +42,10 @@ def migrate(db: Database) -> None:
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Several workers starting together must not race to create the same tables.
+            # A migration may rewrite a big table, and waits its turn behind another process's;
+            # the request-sized limits of the connection do not apply to it.
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(112112)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
@@ -115,7 +119,9 @@ def _routing(sop: Sop) -> dict[str, tuple]:
 
 def build_context(settings: Settings, *, prepare: bool = True) -> Context:
     """Open the database (migrating and seeding when `prepare`), and load what requests read."""
-    db = Database(settings.database_url, pool_size=settings.pool_size)
+    db = Database(settings.database_url, pool_size=settings.pool_size,
+                  timeout=settings.db_timeout_seconds)
+    audit.use_keys(db.engine, audit.AuditKeys.from_secrets(settings.audit_secrets()))
     base = file_sop(settings)
     if prepare:
         migrate(db)

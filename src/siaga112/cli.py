@@ -42,30 +42,125 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
-def _prepare(settings: Settings):
-    from siaga112.bootstrap import build_context
+MAINTENANCE_TIMEOUT = 600.0
 
+
+def _prepare(settings: Settings, *, wait: bool = False):
+    """The context for a command; with `wait`, first wait for a database that is not up yet."""
+    from sqlalchemy.exc import DBAPIError
+
+    from siaga112.bootstrap import build_context
+    from siaga112.logging import configure_logging
+    from siaga112.ops.startup import DatabaseNotReached, wait_for_database, where
+
+    configure_logging(settings.log_level)
     try:
-        return build_context(settings)
+        if wait:
+            wait_for_database(settings.database_url, wait_seconds=settings.db_start_wait_seconds,
+                              timeout=settings.db_timeout_seconds)
+        # Commands do maintenance (migrations, seeding with password hashing, retention over a
+        # year of data): the bound that keeps requests from hanging would cut them off.
+        return build_context(settings.model_copy(update={"db_timeout_seconds": MAINTENANCE_TIMEOUT}))
     except SopError as exc:
         _fail(f"refusing to start: the SOP is invalid\n{exc}")
+    except DatabaseNotReached as exc:
+        _fail(f"refusing to start: {exc}")
+    except (DBAPIError, OSError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        _fail(f"refusing to start: the database ({where(settings.database_url)}) failed: "
+              f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}")
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1,
+          no_workers: bool = typer.Option(False, "--no-workers",
+                                          help="leave escalation, notifications and the audit sealer "
+                                               "to `siaga112 worker`")) -> None:
     """Migrate and seed on first start, then serve UI + API."""
+    import os
+
     import uvicorn
 
+    if no_workers:
+        # Each server process builds its app from the environment (siaga112.asgi).
+        os.environ["SIAGA112_BACKGROUND_WORKERS"] = "false"
     settings = Settings()
     if workers > 1 and settings.is_sqlite:
         _fail("several workers need PostgreSQL (SIAGA112_DATABASE_URL=postgresql://...); "
               "SQLite serves from one process")
-    ctx = _prepare(settings)
+    ctx = _prepare(settings, wait=True)
     _print_demo_accounts(ctx)
     ctx.db.dispose()
     # Event streams never end by themselves; give them a few seconds, then shut down anyway.
+    from siaga112.ops.protocol import HeaderDeadlineProtocol
+
     uvicorn.run("siaga112.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5)
+                access_log=False, timeout_graceful_shutdown=5, http=HeaderDeadlineProtocol,
+                **settings.server_options())
+
+
+@app.command()
+def worker() -> None:
+    """Run escalation, notifications and the audit sealer in a process of their own (with
+    `serve --no-workers`); several may run, each deadline and message is still handled once."""
+    import signal
+    import threading
+
+    import structlog
+
+    from siaga112.background import start_background, start_sop_watcher, stop_all
+    from siaga112.bootstrap import build_context
+
+    settings = Settings()
+    _prepare(settings, wait=True).db.dispose()  # migrated and seeded, with the maintenance bound
+    # The jobs' own transactions get the request-sized bound, as in `serve`.
+    ctx = build_context(settings, prepare=False)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    jobs = start_background(ctx)
+    watcher = start_sop_watcher(ctx)
+    log = structlog.get_logger("siaga112.worker")
+    log.info("worker_started", jobs=[getattr(j, "name", type(j).__name__) for j in jobs])
+    stopping.wait()
+    log.info("worker_stopping")
+    stop_all(jobs)
+    if watcher:
+        watcher.stop()
+    ctx.db.dispose()
+
+
+@app.command()
+def backup(file: Path = typer.Argument(..., help="where to write the backup")) -> None:
+    """Back up the database to FILE while the service runs (SQLite online backup; pg_dump -Fc)."""
+    from siaga112.ops.backup import BackupError
+    from siaga112.ops.backup import backup as run_backup
+
+    settings = Settings()
+    try:
+        result = run_backup(settings.database_url, file)
+    except BackupError as exc:
+        _fail(f"backup failed: {exc}")
+    typer.echo(f"backup written: {result.path} ({result.size} bytes, {result.kind})")
+
+
+@app.command()
+def restore(file: Path = typer.Argument(..., help="a backup made by `siaga112 backup`"),
+            replace: bool = typer.Option(False, "--replace",
+                                         help="overwrite a database that already holds data")) -> None:
+    """Restore the database from FILE, all or nothing; stop the servers first, then migrate."""
+    from siaga112.ops.backup import BackupError, target_has_data
+    from siaga112.ops.backup import restore as run_restore
+
+    settings = Settings()
+    try:
+        if not replace and target_has_data(settings.database_url):
+            _fail("the database already holds data; stop every server and run again with --replace "
+                  "to overwrite it with the backup")
+        run_restore(settings.database_url, file)
+    except BackupError as exc:
+        _fail(f"restore failed: {exc}")
+    typer.echo(f"restored from {file}; run `siaga112 migrate` if the backup is older than this version")
 
 
 @app.command()
@@ -75,7 +170,7 @@ def migrate() -> None:
     from siaga112.db import Database
 
     settings = Settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeout=MAINTENANCE_TIMEOUT)
     run_migrate(db)
     db.dispose()
     typer.echo("database is up to date")
@@ -223,22 +318,58 @@ def token_revoke(token_id: int) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit trail's hash chain; exit 1 naming the first broken entry."""
-    from siaga112.audit.service import seal, verify
+def audit_verify(checkpoints: Path | None = typer.Option(
+        None, "--checkpoints", help="signed checkpoints to compare with (default: the checkpoint "
+                                    "file, SIAGA112_AUDIT_CHECKPOINT_FILE or var/audit-checkpoints.jsonl)")) -> None:
+    """Check the audit trail's keyed hash chain and its checkpoints; exit 1 naming the first
+    broken entry."""
+    from siaga112.audit.service import check_checkpoints, seal, verify
 
-    ctx = _prepare(Settings())
+    settings = Settings()
+    ctx = _prepare(settings)
     # Entries committed in the last second may not be chained yet (PostgreSQL): chain them first.
     with ctx.db.transaction() as conn:
         seal(conn)
+    path = checkpoints or settings.checkpoint_path()
+    if checkpoints is not None and not path.exists():
+        _fail(f"{path}: no such file")
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     with ctx.db.transaction(write=False) as conn:
         result = verify(conn)
+        matched, problem = check_checkpoints(conn, lines) if result.broken is None else (0, None)
     if result.broken is not None:
         _fail(f"audit trail BROKEN at {result.broken} "
               f"({result.entries} entries verified before it)")
-    # The head can be written down elsewhere: cutting entries off the end leaves a valid chain,
-    # and only a head recorded earlier shows that it is now shorter.
-    typer.echo(f"audit trail OK: {result.entries} entries; head {result.head_id} {result.head_hash}")
+    if problem is not None:
+        where = f"audit entry {problem.id}: " if problem.id else ""
+        _fail(f"audit trail BROKEN: {where}{problem.problem} ({path})")
+    typer.echo(f"audit trail OK: {result.entries} entries; head {result.head_id} {result.head_hash}; "
+               f"{matched} checkpoint(s) match")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(to: str | None = typer.Option(
+        None, "--to", help="file to append to (default: the checkpoint file); '-' prints the line "
+                           "for an external log (syslog, mail)")) -> None:
+    """Write a signed checkpoint of the chain's head (run daily, from cron or a timer): a later
+    `audit verify` shows entries cut off the end or rewritten up to it."""
+    from siaga112.audit.service import make_checkpoint, seal, write_checkpoint
+
+    settings = Settings()
+    ctx = _prepare(settings)
+    with ctx.db.transaction() as conn:
+        seal(conn)
+    try:
+        with ctx.db.transaction(write=False) as conn:
+            point = make_checkpoint(conn)
+    except ValueError as exc:
+        _fail(str(exc))
+    if to == "-":
+        typer.echo(point.line(), nl=False)
+        return
+    path = Path(to) if to else settings.checkpoint_path()
+    write_checkpoint(path, point)
+    typer.echo(f"checkpoint written to {path}: {point.entries} entries, head {point.head_id}")
 
 
 @retention_app.command("apply")
@@ -251,8 +382,9 @@ def retention_apply(days: int = typer.Option(..., "--days", min=1, help="keep pe
     with ctx.db.transaction() as conn:
         result = apply_retention(conn, days=days, dry_run=dry_run, actor=_cli_actor())
     verb = "would anonymise" if dry_run else "anonymised"
+    others = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in (result.others or {}).items())
     typer.echo(f"{verb} {result.incidents} incidents, {result.calls} calls, "
-               f"{result.notes} timeline texts older than {days} days")
+               f"{result.notes} timeline texts older than {days} days; also {others}")
 
 
 @sop_app.command("check")

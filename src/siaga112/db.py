@@ -1,19 +1,27 @@
 """Engines, the metadata, and the one way to open a transaction."""
 from __future__ import annotations
 
+import math
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import JSON, Connection, DateTime, MetaData, Table, create_engine, event, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
 from siaga112.fastsql import dbapi_connection
+
+log = structlog.get_logger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -25,6 +33,12 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+# Column `info` markers for personal data that the column's name does not give away (free text
+# typed about a case may name people; a document may carry the caller). Retention must cover
+# every column so marked or named (tests/security/test_retention_coverage.py).
+PERSONAL = {"personal": "caller data"}
+FREE_TEXT = {"personal": "free text"}
 
 
 def load_row(conn: Connection, table: Table, key: Any, *, missing: str, lock: bool = False) -> Any:
@@ -88,7 +102,7 @@ def normalise_url(url: str) -> str:
 # hide_parameters: bound values (callers' numbers and names) stay out of error messages and logs.
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # We issue BEGIN ourselves: pysqlite's implicit transactions start DEFERRED and a
@@ -97,7 +111,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -108,25 +122,36 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 class Database:
-    """One engine per process, with the transaction context manager every action runs in."""
+    """One engine per process, with the transaction context manager every action runs in.
 
-    def __init__(self, url: str, *, pool_size: int = 10):
+    `timeout` bounds how long any one step may wait on the database: taking a connection from
+    the pool, connecting, a statement, a lock, and (PostgreSQL) a whole transaction, so a
+    database that stops answering costs a request seconds, not the TCP timeout.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0):
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self.timeout = timeout
         if self.is_sqlite:
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20,
-                                        connect_args={"check_same_thread": False, "timeout": 10},
+                                        pool_timeout=timeout,
+                                        connect_args={"check_same_thread": False, "timeout": timeout},
                                         hide_parameters=True)
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, int(timeout * 1000))
             # One writer at a time inside the process; BEGIN IMMEDIATE orders processes.
             self._write_lock: Any = threading.Lock()
-            self._group = _GroupCommit(self.engine, self._write_lock)
+            self._group = _GroupCommit(self.engine, self._write_lock, timeout)
+            self._watchdog: _Watchdog | None = None
         else:
             # No pre-ping: it is a round trip on every checkout; a connection broken by a database
             # restart fails its request once and is replaced (SQLAlchemy invalidates it).
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size,
-                                        pool_recycle=3600, hide_parameters=True)
+                                        pool_recycle=3600, pool_timeout=timeout,
+                                        connect_args=postgresql_connect_args(timeout),
+                                        hide_parameters=True)
             self._write_lock = None
+            self._watchdog = _Watchdog(timeout)
         self._commit_listeners: list[Callable[[], None]] = []
 
     @property
@@ -156,8 +181,9 @@ class Database:
             hooks: list[Callable[[], None]] = []
             conn.info["after_commit"] = hooks
             conn.info["tx_state"] = {}
+            watch = self._watchdog.watch(conn) if self._watchdog is not None else nullcontext()
             try:
-                with conn.begin():
+                with watch, conn.begin():
                     yield conn
             finally:
                 conn.info.pop("after_commit", None)
@@ -177,7 +203,138 @@ class Database:
     def dispose(self) -> None:
         if self.is_sqlite:
             self._group.close()
+        if self._watchdog is not None:
+            self._watchdog.close()
         self.engine.dispose()
+
+
+def postgresql_connect_args(timeout: float) -> dict[str, Any]:
+    """libpq settings that bound every wait on PostgreSQL by about `timeout` seconds.
+
+    The server ends a statement or a lock wait that runs too long and a session left idle inside
+    a transaction (its locks would stall everyone else); keepalives and tcp_user_timeout notice a
+    peer that vanished without closing the connection. What none of these catch (a path that
+    still acknowledges packets but never answers) the watchdog in `Database.transaction` does.
+    """
+    ms = max(1, int(timeout * 1000))
+    idle_in_transaction = max(10_000, 4 * ms)
+    return {
+        "connect_timeout": max(2, math.ceil(timeout)),  # libpq's minimum is 2 s
+        "keepalives": 1,
+        "keepalives_idle": max(1, math.ceil(timeout)),
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": ms,
+        "options": f"-c statement_timeout={ms} -c lock_timeout={ms} "
+                   f"-c idle_in_transaction_session_timeout={idle_in_transaction}",
+    }
+
+
+class _Watchdog:
+    """Cuts the socket of a PostgreSQL transaction that outlives its deadline.
+
+    A statement sent into a network path that stopped forwarding waits for an answer that never
+    comes: statement_timeout is the server's (which never saw it), and keepalives are answered by
+    whatever still holds the path open (a proxy, a NAT, a load balancer). Shutting the socket
+    down wakes the waiting thread with a connection error at once; SQLAlchemy then discards the
+    connection, the request answers 503, and the thread is free for the next one.
+    """
+
+    TICK = 0.1
+
+    def __init__(self, limit: float):
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._open: dict[int, tuple[float, int]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def watch(self, conn: Connection) -> Iterator[None]:
+        try:
+            fd = dbapi_connection(conn).pgconn.socket
+        except Exception:  # noqa: BLE001 — no socket to watch (already broken): the query fails by itself
+            yield
+            return
+        key = id(conn)
+        with self._lock:
+            self._open[key] = (time.monotonic() + self.limit, fd)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="siaga112-db-watchdog",
+                                                daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._open.pop(key, None)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.TICK):
+            now = time.monotonic()
+            with self._lock:
+                # Cut while holding the lock: a registered fd still belongs to its connection.
+                for key, (deadline, fd) in list(self._open.items()):
+                    if deadline <= now:
+                        del self._open[key]
+                        _cut(fd)
+                        log.warning("database_transaction_cut", limit_seconds=self.limit)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def _cut(fd: int) -> None:
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+# What a database failure means for the people waiting on it.
+UNAVAILABLE, BUSY, DISK_FULL = "unavailable", "busy", "disk_full"
+# Lock or statement timeout, serialisation conflict, deadlock, too many connections, starting up.
+_PG_BUSY = {"55P03", "57014", "40001", "40P01", "53300", "57P03"}
+_PG_DISK_FULL = {"53100"}
+# A read-only database (a standby), an administrator's or a crash's shutdown.
+_PG_UNAVAILABLE = {"25006", "57P01", "57P02"}
+
+
+def database_failure(error: BaseException) -> str | None:
+    """UNAVAILABLE, BUSY or DISK_FULL when `error` says the database cannot serve now, else None
+    (a constraint violation or bad SQL is a bug or a rule, and stays what it is)."""
+    if isinstance(error, DatabaseFailure):
+        return error.kind
+    if isinstance(error, sa_exc.TimeoutError):  # no connection free in the pool in time
+        return BUSY
+    if not isinstance(error, sa_exc.DBAPIError):
+        return None
+    orig = error.orig
+    code = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
+    message = str(orig).lower()
+    if code in _PG_DISK_FULL or "disk is full" in message or "no space left" in message:
+        return DISK_FULL
+    if code in _PG_BUSY or "database is locked" in message or "database is busy" in message:
+        return BUSY
+    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or error.connection_invalidated:
+        return UNAVAILABLE
+    if code in _PG_UNAVAILABLE or (code and code.startswith("08")):  # 08: connection exceptions
+        return UNAVAILABLE
+    return None
+
+
+class DatabaseFailure(Exception):
+    """The database could not take this transaction (see `database_failure` for the kinds)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 class _Batch:
@@ -200,9 +357,11 @@ class _GroupCommit:
 
     MAX_BATCH = 64
 
-    def __init__(self, engine: Engine, lock: threading.Lock):
+    def __init__(self, engine: Engine, lock: threading.Lock, timeout: float):
         self.engine = engine
         self.lock = lock
+        # A writer waits this long for its turn; longer means the writer ahead is stuck.
+        self.timeout = timeout
         self.waiting = 0
         self.waiting_lock = threading.Lock()
         self.conn: Connection | None = None
@@ -213,9 +372,11 @@ class _GroupCommit:
     def transaction(self) -> Iterator[Connection]:
         with self.waiting_lock:
             self.waiting += 1
-        self.lock.acquire()
+        acquired = self.lock.acquire(timeout=self.timeout)
         with self.waiting_lock:
             self.waiting -= 1
+        if not acquired:
+            raise DatabaseFailure(BUSY, "no turn to write within the time limit")
         hooks: list[Callable[[], None]] = []
         try:
             if self.conn is None:
@@ -233,14 +394,15 @@ class _GroupCommit:
             raw.execute("SAVEPOINT body")
             try:
                 yield conn
-            except BaseException:
+            except BaseException as exc:
                 if raw.in_transaction:
                     raw.execute("ROLLBACK TO SAVEPOINT body")
                     raw.execute("RELEASE SAVEPOINT body")
                 else:
                     # SQLite itself rolled the whole transaction back (I/O error, disk full):
                     # the earlier bodies of this batch are gone too, so they must fail as well.
-                    self._abandon(RuntimeError("the database rolled back the write batch"))
+                    self._abandon(DatabaseFailure(database_failure(exc) or UNAVAILABLE,
+                                                  "the database rolled back the write batch"))
                 raise
             else:
                 raw.execute("RELEASE SAVEPOINT body")

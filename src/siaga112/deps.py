@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Annotated
 
@@ -21,6 +23,7 @@ from siaga112.auth.sessions import (
     touch_session,
 )
 from siaga112.context import Context
+from siaga112.db import database_failure
 from siaga112.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False)
@@ -39,7 +42,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def client_address(request: Request) -> str | None:
-    """The peer address (behind a proxy, uvicorn's --proxy-headers makes it the client's)."""
+    """The peer address; uvicorn replaces it with the forwarded client's only when the peer is
+    one of SIAGA112_TRUSTED_PROXIES (Settings.server_options)."""
     return request.client.host if request.client else None
 
 
@@ -80,8 +84,9 @@ def _load_principal(ctx: Context, token: str, key: tuple) -> Principal:
     with ctx.db.transaction(write=False) as conn:
         who, stale = principal_for_token(conn, token)
     if stale and who.token_id is not None:
-        with ctx.db.transaction() as conn:
-            touch_token(conn, who.token_id)
+        with _bookkeeping():
+            with ctx.db.transaction() as conn:
+                touch_token(conn, who.token_id)
     cache.put(key, who, generation)
     return who
 
@@ -92,6 +97,18 @@ def lookup_session(ctx: Context, cookie: str | None) -> WebSession | None:
     with ctx.db.transaction(write=False) as conn:
         found = session_for_cookie(conn, cookie)
     if found is not None and found.stale:
-        with ctx.db.transaction() as conn:
-            touch_session(conn, found.session_hash)
+        with _bookkeeping():
+            with ctx.db.transaction() as conn:
+                touch_session(conn, found.session_hash)
     return found
+
+
+@contextmanager
+def _bookkeeping() -> Iterator[None]:
+    """A last-used time is not worth failing a read over: with the disk full or the writer busy,
+    the request goes on and the next one records it."""
+    try:
+        yield
+    except Exception as exc:
+        if database_failure(exc) is None:
+            raise

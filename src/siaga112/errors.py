@@ -54,10 +54,32 @@ class InvalidField(DomainError):
 
     status_code = 422
 
-    def __init__(self, loc: tuple[str, ...] | str, message: str):
+    def __init__(self, loc: tuple[str, ...] | str, message: str, *, source: str = "body"):
         super().__init__(message)
         self.loc = (loc,) if isinstance(loc, str) else tuple(loc)
+        self.source = source  # "body" or "query", as FastAPI names where a field came from
 
     def body(self) -> dict:
-        return {"detail": [{"loc": ["body", *self.loc], "msg": self.message,
+        return {"detail": [{"loc": [self.source, *self.loc], "msg": self.message,
                             "type": "value_error"}]}
+
+
+class ServiceUnavailable(DomainError):
+    """The database is unreachable or busy: nothing was written; try again shortly."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+    def body(self) -> dict:
+        return {"detail": self.message, "retry_after": self.retry_after}
+
+
+class InsufficientStorage(ServiceUnavailable):
+    """The database's disk is full: nothing was written, and retrying will not help until an
+    operator frees space."""
+
+    status_code = 507

@@ -26,3 +26,18 @@ async def watch_loop_lag(interval: float) -> None:
         start = loop.time()
         await asyncio.sleep(interval)
         EVENT_LOOP_LAG.observe(max(0.0, loop.time() - start - interval))
+
+
+DB_ERRORS = Counter("siaga112_database_errors_total",
+                    "Requests answered 503/507 because the database could not serve them",
+                    ["kind"])
+REQUESTS_TIMED_OUT = Counter("siaga112_requests_timed_out_total",
+                             "Requests cut off by the request guard", ["reason"])
+REQUEST_LATENCY = Histogram(
+    "siaga112_request_duration_seconds", "Time until a request's answer starts, by route template",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+PENDING_ASSIGNMENTS = Gauge("siaga112_assignments_pending",
+                            "Assignments no agency has acknowledged yet (read at scrape)")
+OUTBOX_WAITING = Gauge("siaga112_notifications_waiting",
+                       "Texts to citizens not yet sent (read at scrape)")

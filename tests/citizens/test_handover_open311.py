@@ -74,5 +74,35 @@ def test_open311_errors_follow_georeport(client, tokens):
     assert missing.status_code == 400 and "address_string" in missing.json()[0]["description"]
     assert client.post("/open311/v2/requests.json", data={**base, "api_key": "s112_nope"}).status_code == 403
     assert client.post("/open311/v2/requests.json", data={**base, "lat": "abc"}).status_code == 400
-    assert client.get("/open311/v2/services.xml").status_code == 400
+    assert client.get("/open311/v2/services.csv").status_code == 400
     assert client.get("/open311/v2/requests/AAAA-AAAA.json").status_code == 404
+
+
+def test_open311_speaks_xml_the_georeport_default(client, tokens):
+    from xml.etree import ElementTree as ET
+
+    services = client.get("/open311/v2/services.xml")
+    assert services.status_code == 200 and services.headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(services.content)
+    assert root.tag == "services"
+    codes = {s.findtext("service_code") for s in root.findall("service")}
+    assert codes == {"jalan-rusak", "air-bersih", "sampah"}
+    assert root.find("service").findtext("metadata") == "false"
+    definition = ET.fromstring(client.get("/open311/v2/services/sampah.xml").content)
+    assert definition.tag == "service_definition" and definition.findtext("service_code") == "sampah"
+    created = client.post("/open311/v2/requests.xml", data={
+        "api_key": tokens["telephony"], "service_code": "sampah", "lat": "-1.2563", "long": "116.7684",
+        "description": "Sampah menumpuk di depan pasar", "phone": "081211113333"})
+    assert created.status_code == 201, created.text
+    made = ET.fromstring(created.content)
+    assert made.tag == "service_requests"
+    ticket = made.find("request").findtext("service_request_id")
+    found = ET.fromstring(client.get(f"/open311/v2/requests/{ticket}.xml").content)
+    assert found.find("request").findtext("status") == "open" and "081211113333" not in client.get(
+        f"/open311/v2/requests/{ticket}.xml").text
+    listed = ET.fromstring(client.get("/open311/v2/requests.xml", params={"service_code": "sampah"}).content)
+    assert [r.findtext("service_request_id") for r in listed.findall("request")] == [ticket]
+    missing = client.get("/open311/v2/requests/AAAA-AAAA.xml")
+    error = ET.fromstring(missing.content)
+    assert missing.status_code == 404 and error.tag == "errors"
+    assert error.find("error").findtext("code") == "404"

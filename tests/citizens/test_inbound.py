@@ -33,7 +33,8 @@ def test_sms_makes_one_report_however_often_the_gateway_retries(actors, webhook,
     assert queue[0]["reporter_phone"] == "+6281255550001" and queue[0]["status"] == "waiting"
     with ctx.db.transaction(write=False) as conn:
         names = [e.name for e in conn.execute(select(event_log.c.name, event_log.c.data)
-                                               .where(event_log.c.name.like("report.%")))]
+                                               .where(event_log.c.name.like("report.%"))
+                                               .order_by(event_log.c.id))]
         data = conn.execute(select(event_log.c.data).where(event_log.c.name == "report.created")).scalar()
     assert names == ["report.created", "report.updated"]
     assert "+6281255550001" not in json.dumps(data)

@@ -128,3 +128,36 @@ def test_blocks_expire_after_their_hours(actors, ctx):
     assert sweep(ctx, now=datetime.now(UTC) + timedelta(hours=25))[0] == 1
     expired = ct.get(f"{API}/number-blocks/{block['id']}").json()
     assert expired["status"] == "expired" and expired["audit"][-1]["action"] == "expired"
+
+
+def test_a_rejected_block_is_not_proposed_again_from_the_calls_already_judged(actors, ctx):
+    ct, boss = actors["call_taker"], actors["commander"]
+    for outcome in ("prank", "silent", "prank"):
+        ct.post(f"{API}/calls", json={"caller": {"phone": "081200003333"}, "outcome": outcome})
+    assert sweep(ctx) == (0, 1)
+    block = ct.get(f"{API}/number-blocks?status=proposed").json()[0]
+    rejected = boss.post(f"{API}/number-blocks/{block['id']}/reject", json={"note": "anak kecil"})
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    assert sweep(ctx) == (0, 0) and sweep(ctx) == (0, 0)
+    # One more prank is one, not four: the supervisor judged the first three.
+    ct.post(f"{API}/calls", json={"caller": {"phone": "081200003333"}, "outcome": "prank"})
+    assert sweep(ctx) == (0, 0)
+    assert ct.get(f"{API}/number-blocks?status=proposed").json() == []
+    for _ in range(2):
+        ct.post(f"{API}/calls", json={"caller": {"phone": "081200003333"}, "outcome": "silent"})
+    assert sweep(ctx) == (0, 1)
+    again = ct.get(f"{API}/number-blocks?status=proposed").json()[0]
+    assert again["counts"] == {"prank": 1, "silent": 2}
+
+
+def test_an_expired_block_is_not_proposed_again_in_the_sweep_that_expires_it(actors, ctx):
+    ct, boss = actors["call_taker"], actors["commander"]
+    for outcome in ("prank", "prank", "prank"):
+        ct.post(f"{API}/calls", json={"caller": {"phone": "081200004444"}, "outcome": outcome})
+    assert sweep(ctx) == (0, 1)
+    block = ct.get(f"{API}/number-blocks?status=proposed").json()[0]
+    boss.post(f"{API}/number-blocks/{block['id']}/confirm")
+    later = datetime.now(UTC) + timedelta(hours=25)
+    assert sweep(ctx, now=later) == (1, 0)
+    assert sweep(ctx, now=later + timedelta(minutes=1)) == (0, 0)
+    assert [b["status"] for b in ct.get(f"{API}/number-blocks?phone=081200004444").json()] == ["expired"]

@@ -119,6 +119,28 @@ def test_abbreviations_slang_and_regional_words(clf, text, expected):
     assert clf.classify(text).type_code == expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Issue 12: typed as a new call-taker would, each went to the wrong agency.
+        ("tabung elpiji bocor, bau gas", "FIRE-BLDG"),  # went to DLH
+        ("motor jatuh sendiri, kepala berdarah", "TRAFFIC-ACC"),  # went to OTHER
+        ("kecelakaan tunggal motor, pengendara luka di kepala", "TRAFFIC-ACC"),
+        ("omah kobong, geni gede", "FIRE-BLDG"),  # Javanese; went to OTHER
+        ("mau bunuh diri", "SELF-HARM"),  # went to DINSOS alone
+        ("gantung diri", "SELF-HARM"),  # went to OTHER
+    ],
+)
+def test_known_misses_from_the_console_trial(clf, text, expected):
+    assert clf.classify(text).type_code == expected
+
+
+def test_a_suicide_attempt_is_a_life_threatening_medical_case_with_the_police(types):
+    self_harm = next(t for t in types if t.code == "SELF-HARM")
+    assert (self_harm.priority, self_harm.lead) == (1, "DINKES")
+    assert "POLRES" in self_harm.support
+
+
 def test_inflections_reduce_to_the_same_root(clf):
     for text in ("rumah terbakar", "kebakaran rumah", "rumahnya dibakar", "rumah tabakar"):
         assert clf.classify(text).type_code == "FIRE-BLDG", text

@@ -139,7 +139,7 @@ def all_broken() -> str:
 def test_sop_check_accepts_the_packaged_sop(tmp_path):
     r = siaga112("sop", "check", env=cli_env(None, tmp_path), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert f"{PACKAGED_PATH}: OK — 16 agencies, 23 incident types, 4 priorities" in r.stdout
+    assert f"{PACKAGED_PATH}: OK — 16 agencies, 24 incident types, 4 priorities" in r.stdout
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
@@ -206,12 +206,13 @@ def test_another_sop_file_decides_the_routing(empty_database_url, tmp_path, inci
     seeded = siaga112("seed", env=env, cwd=tmp_path)
     assert seeded.returncode == 0, seeded.stderr
     assert "reference data loaded" in seeded.stdout
-    db = Database(empty_database_url)
+    made = build_context(Settings(database_url=empty_database_url, var_dir=tmp_path / "var",
+                                  audit_key=None, sop_file=path), prepare=False)
     try:
-        with db.transaction() as conn:
+        with made.db.transaction() as conn:
             create_user(conn, username="kapten", role="commander", agency_code="BPBD")
     finally:
-        db.dispose()
+        made.db.dispose()
     issued = siaga112("token", "add", "kapten", env=env, cwd=tmp_path)
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip().splitlines()[-1]

@@ -72,7 +72,9 @@ def test_dispatch_actions_follow_the_state_machines(actors, incident_body):
 
         @rule(agency=st.sampled_from(AGENCIES), to=st.sampled_from(["en_route", "on_scene", "completed"]))
         def progress(self, agency, to):
-            r = commander.post(f"{self.url}/assignments/{agency}/progress", json={"status": to})
+            # A reason always: completing a P1 lead that never sent a unit needs one.
+            r = commander.post(f"{self.url}/assignments/{agency}/progress",
+                               json={"status": to, "note": "dicatat oleh model"})
             ok = to in ASSIGNMENT_MOVES.get(self.assignments[agency], set())
             self._expect(r, ok)
             if not ok:

@@ -210,6 +210,42 @@ class World:
             return r.json()["id"]
         return self.shared("handover", make)
 
+    def alert(self, *, fresh: bool = True) -> str:
+        """A public alert for Kecamatan Sepaku (a fresh one for each update or cancellation)."""
+        def make() -> str:
+            r = self.admin.post(f"{API}/alerts", json=self.alert_body())
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+        return make() if fresh else self.shared("alert", make)
+
+    def warning(self) -> str:
+        """A fresh BMKG warning over Sepaku, as the feed reader keeps it."""
+        from defusedxml import ElementTree as SafeET
+
+        from cap_samples import SEPAKU_BOX, cap
+        from siaga112.alerts.incoming import parse, store
+        from siaga112.models import incoming_warnings
+
+        identifier = f"W-matrix-{self.n()}"
+        with self.ctx.db.transaction() as conn:
+            store(self.ctx, conn, parse(self.ctx, SafeET.fromstring(
+                cap(identifier, headline="Hujan lebat di Sepaku", area="Sepaku", polygon=SEPAKU_BOX))))
+            return conn.execute(incoming_warnings.select().where(
+                incoming_warnings.c.identifier == identifier)).one().id
+
+    def handoff(self) -> str:
+        """A fresh shift hand-over written by the commander (the admin is the incoming supervisor)."""
+        r = self.people["commander"].post(f"{API}/shift-handovers", json=self.handoff_body())
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    def handoff_body(self) -> dict:
+        return {"notes": "Shift tenang.", "todo": "Pantau banjir Sepaku."}
+
+    def alert_body(self) -> dict:
+        return {"event": "Banjir", "category": "Met", "headline": "Banjir di Sepaku",
+                "description": "Air Sungai Sepaku naik.", "areas": {"codes": ["64.09.04"]}}
+
     def handover_body(self) -> dict:
         return {"target": "BALIKPAPAN", "caller": {"phone": self.phone()},
                 "description": "Kecelakaan di Km 12 arah Balikpapan"}

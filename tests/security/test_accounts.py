@@ -15,28 +15,79 @@ from siaga112.models import api_tokens, login_attempts, users
 PASSWORD = "rahasia-112"  # the actors' password (tests/conftest.py)
 
 
-def test_wrong_passwords_lock_the_account_for_a_while_then_it_opens(ctx):
-    ctx.settings.login_max_failures_per_user = 3
+def _age_attempts(ctx, seconds: float) -> None:
+    """Move every recorded attempt `seconds` into the past, as if that time had gone by."""
+    with ctx.db.transaction() as conn:
+        for row in conn.execute(select(login_attempts.c.id, login_attempts.c.at)).all():
+            conn.execute(update(login_attempts).where(login_attempts.c.id == row.id)
+                         .values(at=row.at - timedelta(seconds=seconds)))
+
+
+def test_a_strangers_wrong_passwords_never_lock_the_owner_out(ctx):
+    failures = 0
+    while failures < 8:
+        try:
+            authenticate(ctx, "commander", "tebak-tebak", "203.0.113.66")
+        except LoginLocked:
+            _age_attempts(ctx, 1000)  # the attacker waits out each delay and goes on
+        except Unauthorized:
+            failures += 1
+    # The commander, at her own desk, is let in at once.
+    who = authenticate(ctx, "commander", PASSWORD, "10.0.0.2")
+    assert (who.username, who.remote) == ("commander", "10.0.0.2")
+    # The attacker's address still waits, even when it finally guesses right; the owner's
+    # success did not clear the stranger's failures.
+    with pytest.raises(LoginLocked):
+        authenticate(ctx, "commander", PASSWORD, "203.0.113.66")
+
+
+def test_failures_from_one_address_bring_growing_delays_that_end(ctx):
+    ctx.settings.login_free_failures_per_pair = 3
+    ctx.settings.login_base_delay_seconds = 2
     for _ in range(3):
         with pytest.raises(Unauthorized):
             authenticate(ctx, "damkar", "salah-sekali", "10.0.0.1")
-    # Locked now, even with the right password, and from another address.
-    with pytest.raises(LoginLocked) as locked:
-        authenticate(ctx, "damkar", PASSWORD, "10.0.0.2")
-    assert 0 < locked.value.retry_after <= ctx.settings.login_lockout_minutes * 60
-    # Other accounts are not affected.
+    waits = []
+    for _ in range(4):
+        # Throttled now, even with the right password: the password is not even checked.
+        with pytest.raises(LoginLocked) as locked:
+            authenticate(ctx, "damkar", PASSWORD, "10.0.0.1")
+        waits.append(locked.value.retry_after)
+        _age_attempts(ctx, locked.value.retry_after + 0.5)
+        with pytest.raises(Unauthorized):
+            authenticate(ctx, "damkar", "salah-lagi", "10.0.0.1")
+    assert [round(w) for w in waits] == [2, 4, 8, 16]
+    # Other accounts from the same address, and the same account elsewhere, are not held back.
     assert authenticate(ctx, "dlh", PASSWORD, "10.0.0.1").username == "dlh"
-    # Once the failures age out of the window, the right password works and clears the count.
-    with ctx.db.transaction() as conn:
-        conn.execute(update(login_attempts).values(at=utcnow() - timedelta(hours=1)))
-    who = authenticate(ctx, "damkar", PASSWORD, "10.0.0.2")
-    assert (who.username, who.role, who.agency_code, who.remote) == ("damkar", "dispatcher", "DAMKAR", "10.0.0.2")
+    assert authenticate(ctx, "damkar", PASSWORD, "10.0.0.7").username == "damkar"
+    # Once the delay has passed, the right password works and clears this address's count.
+    _age_attempts(ctx, 40)
+    who = authenticate(ctx, "damkar", PASSWORD, "10.0.0.1")
+    assert (who.username, who.role, who.agency_code, who.remote) == ("damkar", "dispatcher", "DAMKAR", "10.0.0.1")
+    with pytest.raises(Unauthorized):
+        authenticate(ctx, "damkar", "salah-sekali", "10.0.0.1")  # free again: 401, not 429
     actions = [r.action for r in entries(ctx) if r.action.startswith("auth.")]
-    assert actions.count("auth.login_failed") == 3 and actions.count("auth.login") == 2
+    assert actions.count("auth.login_failed") == 8 and actions.count("auth.login") == 3
 
 
-def test_one_address_trying_many_accounts_is_locked_out(ctx):
-    ctx.settings.login_max_failures_per_remote = 4
+def test_the_delay_is_capped(ctx):
+    ctx.settings.login_free_failures_per_pair = 1
+    ctx.settings.login_max_delay_seconds = 60
+    failures = 0
+    while failures < 12:
+        try:
+            authenticate(ctx, "dlh", "tebak-tebak", "10.0.0.9")
+        except LoginLocked:
+            _age_attempts(ctx, 10_000)
+        except Unauthorized:
+            failures += 1
+    with pytest.raises(LoginLocked) as locked:
+        authenticate(ctx, "dlh", PASSWORD, "10.0.0.9")
+    assert 50 < locked.value.retry_after <= 60
+
+
+def test_one_address_trying_many_accounts_is_slowed_down(ctx):
+    ctx.settings.login_free_failures_per_remote = 4
     for name in ("damkar", "dlh", "pln", "admin"):
         with pytest.raises(Unauthorized):
             authenticate(ctx, name, "tebak-tebak", "10.9.9.9")

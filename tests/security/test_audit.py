@@ -1,13 +1,15 @@
 """The audit trail: every change and every view of a caller is recorded, chained and searchable."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pytest
 from sqlalchemy import select, text
 from tests_security_helpers import API, cli, create, drop_append_only, entries, seal_all
 
-from siaga112.audit.service import entry_hash, verify
+from siaga112.audit.service import GENESIS, AuditKeys, entry_hash, keyed_hash, verify
 from siaga112.models import audit_log
 
 pytestmark = pytest.mark.timeout(180)
@@ -89,7 +91,7 @@ def test_verify_passes_then_names_an_edited_a_deleted_and_an_inserted_row(ctx, a
     with ctx.db.transaction(write=False) as conn:
         assert verify(conn).broken.id == deleted + 1
 
-    with ctx.db.transaction() as conn:  # a forged row with a correct hash fills the gap
+    with ctx.db.transaction() as conn:  # a forged row with a correct plain hash fills the gap
         prev = conn.execute(select(audit_log).where(audit_log.c.id == deleted - 1)).one()
         forged = {**prev._asdict(), "id": deleted, "action": "incident.viewed",
                   "prev_hash": prev.hash}
@@ -98,7 +100,8 @@ def test_verify_passes_then_names_an_edited_a_deleted_and_an_inserted_row(ctx, a
         conn.execute(audit_log.insert().values(**forged))
     with ctx.db.transaction(write=False) as conn:
         broken = verify(conn).broken
-    assert broken.id == deleted + 1 and "does not link" in broken.problem
+    # Without the key its MAC cannot be right, so the forged row itself is named.
+    assert broken.id == deleted and "MAC" in broken.problem
 
 
 def test_the_database_refuses_to_change_or_delete_audit_rows(ctx, actors, incident_body):
@@ -138,3 +141,148 @@ def test_two_writers_never_fork_the_chain(ctx, actors, incident_body):
         result = verify(conn)
     assert result.broken is None
     assert len([r for r in entries(ctx) if r.action == "incident.created"]) == 24
+
+
+def _head(ctx):
+    with ctx.db.transaction(write=False) as conn:
+        return conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(1)).one()
+
+
+def _append(ctx, values: dict) -> None:
+    with ctx.db.transaction() as conn:
+        conn.execute(audit_log.insert().values(**values))
+
+
+def test_an_insider_cannot_append_an_entry_that_verifies(ctx, actors, incident_body):
+    """With write access to the database but not the audit key, a forged entry at the end is
+    named, whether it carries a plain SHA-256 hash (which used to pass) or a made-up HMAC."""
+    create(actors["call_taker"], incident_body())
+    seal_all(ctx)
+    head = _head(ctx)
+    forged = {**head._asdict(), "id": head.id + 1, "prev_hash": head.hash, "actor": "admin",
+              "action": "user.password_set", "hash_alg": None, "entry_mac": None}
+    forged.pop("entry")
+    forged["hash"] = entry_hash(forged)
+    _append(ctx, forged)
+    with ctx.db.transaction(write=False) as conn:
+        broken = verify(conn).broken
+    assert broken is not None and broken.id == head.id + 1 and "forged" in broken.problem
+
+    drop_append_only(ctx)
+    with ctx.db.transaction() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.id == head.id + 1))
+    guessed_key = AuditKeys.from_secrets(["a key the insider made up"])
+    forged.update(hash_alg=head.hash_alg)  # claims the real key's id
+    forged["entry_mac"] = hmac.new(b"a key the insider made up", b"x", hashlib.sha256).hexdigest()
+    forged["hash"] = keyed_hash(guessed_key, {**forged, "hash_alg": guessed_key.alg})
+    _append(ctx, forged)
+    with ctx.db.transaction(write=False) as conn:
+        broken = verify(conn).broken
+    assert broken is not None and broken.id == head.id + 1 and "MAC" in broken.problem
+
+
+def test_a_row_inserted_for_the_sealer_to_chain_is_named(ctx, actors, incident_body):
+    """On PostgreSQL entries are chained after commit by the server's sealer, which holds the
+    key; a row an intruder inserts unsealed gets chained too, but its content MAC is wrong."""
+    create(actors["call_taker"], incident_body())
+    seal_all(ctx)
+    head = _head(ctx)
+    planted = {k: v for k, v in head._asdict().items() if k not in ("entry", "id", "prev_hash", "hash")}
+    planted.update(action="auth.login", actor="commander", target_id="999")
+    if ctx.db.is_sqlite:  # nothing chains later on SQLite: the intruder links it by hand
+        planted.update(id=head.id + 1, prev_hash=head.hash, hash="0" * 64)
+    _append(ctx, planted)
+    seal_all(ctx)
+    with ctx.db.transaction(write=False) as conn:
+        broken = verify(conn).broken
+    assert broken is not None and broken.id == head.id + 1 and "MAC" in broken.problem
+
+
+def test_a_cut_tail_is_caught_by_a_signed_checkpoint(database_url, tmp_path, ctx, actors, incident_body):
+    create(actors["call_taker"], incident_body())
+    written = cli(["audit", "checkpoint"], database_url, tmp_path)
+    assert written.returncode == 0 and "checkpoint written" in written.stdout, written.stderr
+    printed = cli(["audit", "checkpoint", "--to", "-"], database_url, tmp_path)
+    assert printed.returncode == 0 and json.loads(printed.stdout)["signature"]
+    ok = cli(["audit", "verify"], database_url, tmp_path)
+    assert ok.returncode == 0 and "1 checkpoint(s) match" in ok.stdout, ok.stderr
+    # Someone with the database owner's rights removes the last entries: the rest still chains.
+    drop_append_only(ctx)
+    head = _head(ctx)
+    with ctx.db.transaction() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.id >= head.id - 1))
+    with ctx.db.transaction(write=False) as conn:
+        assert verify(conn).broken is None  # the chain alone cannot tell...
+    cut = cli(["audit", "verify"], database_url, tmp_path)
+    assert cut.returncode == 1 and "cut off the end" in cut.stderr and f"audit entry {head.id}" in cut.stderr
+
+
+def test_a_forged_or_changed_checkpoint_is_refused(database_url, tmp_path, ctx, actors, incident_body):
+    create(actors["call_taker"], incident_body())
+    assert cli(["audit", "checkpoint"], database_url, tmp_path).returncode == 0
+    path = tmp_path / "var" / "audit-checkpoints.jsonl"
+    point = json.loads(path.read_text())
+    point["head_id"] -= 1  # made to fit a shortened trail
+    path.write_text(json.dumps(point) + "\n")
+    bad = cli(["audit", "verify"], database_url, tmp_path)
+    assert bad.returncode == 1 and "not signed" in bad.stderr
+
+
+def test_a_chain_begun_before_the_key_still_verifies_and_stays_protected(ctx, actors, incident_body):
+    """Entries chained with plain SHA-256 before the upgrade verify as they are; the first keyed
+    entry covers their head, so changing one of them afterwards is still named."""
+    create(actors["call_taker"], incident_body())
+    seal_all(ctx)
+    drop_append_only(ctx)
+    with ctx.db.transaction() as conn:  # the trail as the previous version wrote it
+        prev = GENESIS
+        for row in conn.execute(select(audit_log).order_by(audit_log.c.id)).all():
+            values = {**row._asdict(), "prev_hash": prev, "hash_alg": None, "entry_mac": None}
+            values["hash"] = entry_hash(values)
+            conn.execute(audit_log.update().where(audit_log.c.entry == row.entry).values(
+                prev_hash=prev, hash=values["hash"], hash_alg=None, entry_mac=None))
+            prev = values["hash"]
+    legacy = _head(ctx).id
+    create(actors["call_taker"], incident_body())  # written by this version: keyed
+    seal_all(ctx)
+    with ctx.db.transaction(write=False) as conn:
+        result = verify(conn)
+    assert result.broken is None and result.entries > legacy
+    with ctx.db.transaction() as conn:  # rewrite a legacy entry and re-hash the legacy part
+        rows = conn.execute(select(audit_log).where(audit_log.c.id <= legacy).order_by(audit_log.c.id)).all()
+        prev = GENESIS
+        for row in rows:
+            values = {**row._asdict(), "prev_hash": prev}
+            if row.id == 1:
+                values["actor"] = "someone-else"
+            values["hash"] = entry_hash(values)
+            conn.execute(audit_log.update().where(audit_log.c.entry == row.entry).values(
+                actor=values["actor"], prev_hash=prev, hash=values["hash"]))
+            prev = values["hash"]
+    with ctx.db.transaction(write=False) as conn:
+        broken = verify(conn).broken
+    assert broken is not None and broken.id == legacy + 1 and "does not link" in broken.problem
+
+
+def test_the_server_writes_a_checkpoint_a_day_and_says_when_the_chain_is_broken(ctx, actors, incident_body,
+                                                                                   tmp_path):
+    from datetime import timedelta
+
+    from siaga112.audit.service import check_checkpoints, checkpoint_if_due
+    from siaga112.db import utcnow
+
+    create(actors["call_taker"], incident_body())
+    path = tmp_path / "checkpoints" / "audit.jsonl"
+    first = checkpoint_if_due(ctx, path, 24)
+    assert first is not None and first.head_id is not None
+    assert checkpoint_if_due(ctx, path, 24) is None  # one a day, however often it looks
+    create(actors["call_taker"], incident_body())
+    second = checkpoint_if_due(ctx, path, 24, now=utcnow() + timedelta(hours=25))
+    assert second is not None and second.head_id > first.head_id
+    with ctx.db.transaction(write=False) as conn:
+        assert check_checkpoints(conn, path.read_text().splitlines()) == (2, None)
+    drop_append_only(ctx)
+    with ctx.db.transaction() as conn:
+        conn.execute(audit_log.update().where(audit_log.c.id == first.head_id).values(actor="admin"))
+    assert checkpoint_if_due(ctx, path, 24, now=utcnow() + timedelta(hours=50)) is None
+    assert len(path.read_text().splitlines()) == 2  # nothing vouches for a broken chain

@@ -1,6 +1,8 @@
 """Hostile input: schema-driven fuzzing of the whole API, body limits, rate limits, headers."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -8,8 +10,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 from tests_security_helpers import API, create
 
+from siaga112.bootstrap import build_context
 from siaga112.security.headers import CSP
-from siaga112.security.ratelimit import TokenBucket
+from siaga112.security.ratelimit import DatabaseBucket
 
 # Bounded so each backend's run stays within about a minute on two cores.
 FUZZ_EXAMPLES = 12
@@ -107,22 +110,37 @@ def test_password_checks_are_rate_limited_per_address(actors, ctx):
     assert int(limited.headers["retry-after"]) >= 1 and limited.json()["retry_after"] >= 1
 
 
-def test_token_bucket_refills_with_time():
-    now = [0.0]
-    bucket = TokenBucket(per_minute=60, burst=2, clock=lambda: now[0])
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def test_token_bucket_refills_with_time(ctx):
+    now = [T0]
+    bucket = DatabaseBucket(ctx.db, "test", per_minute=60, burst=2, clock=lambda: now[0])
     assert [bucket.take("a"), bucket.take("a")] == [0.0, 0.0]
     assert bucket.take("a") == pytest.approx(1.0)
     assert bucket.take("b") == 0.0  # per address
-    now[0] += 1.0
+    now[0] += timedelta(seconds=1)
     assert bucket.take("a") == 0.0 and bucket.take("a") > 0
 
 
-def test_token_bucket_wait_answers_like_take_without_spending():
-    now = [0.0]
-    bucket = TokenBucket(per_minute=6, burst=1, clock=lambda: now[0])
+def test_token_bucket_wait_answers_like_take_without_spending(ctx):
+    now = [T0]
+    bucket = DatabaseBucket(ctx.db, "test", per_minute=6, burst=1, clock=lambda: now[0])
     assert bucket.wait("a") == 0.0 and bucket.wait("a") == 0.0  # looking twice spends nothing
     assert bucket.take("a") == 0.0
     assert bucket.wait("a") == pytest.approx(10.0)
-    now[0] += 4.0
+    now[0] += timedelta(seconds=4)
     assert bucket.wait("a") == pytest.approx(6.0) == bucket.take("a")
     assert bucket.wait("b") == 0.0
+
+
+def test_processes_share_one_allowance(ctx):
+    """Two processes (two databases handles, two buckets) spend from the same rows: with buckets
+    in memory a client got the allowance once per process behind the balancer."""
+    other = build_context(ctx.settings, prepare=False)
+    try:
+        buckets = [DatabaseBucket(c.db, "login", per_minute=4, burst=4) for c in (ctx, other)]
+        answers = [buckets[i % 2].take("198.51.100.7") for i in range(6)]
+    finally:
+        other.db.dispose()
+    assert [a == 0.0 for a in answers] == [True] * 4 + [False] * 2

@@ -84,7 +84,8 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/konsol/panggilan/sesi/{session_id}"): [("get", FLOOR)],
     ("GET", "/konsol/panggilan/laporan/{report_id}"): [("get", FLOOR)],
     ("POST", "/konsol/panggilan/saran"): [("suggest", FLOOR)],
-    ("POST", "/konsol/panggilan/hasil"): [("outcome", page(403, admin=204, call_taker=204, commander=204))],
+    # 200: the answer is the ticket card for the call just handled (empty for a prank).
+    ("POST", "/konsol/panggilan/hasil"): [("outcome", page(403, admin=200, call_taker=200, commander=200))],
     ("POST", "/konsol/panggilan/insiden"): [("intake", page(403, admin=201, call_taker=201, commander=201))],
     # The agency dispatcher's console: a user bound to an agency (dispatcher or viewer).
     ("GET", "/konsol/dinas"): [("get", AGENCY)],
@@ -100,12 +101,29 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
         ("progres", ON_DAMKAR_ASSIGNMENT), ("tolak", ON_DAMKAR_ASSIGNMENT),
         ("bantuan", page(403, admin=200, commander=200, damkar=200, pln=200, dlh=404, viewer_dlh=404)),
         ("catatan", page(200, viewer=403, viewer_damkar=403, viewer_dlh=403, dlh=404)),
-        ("status", page(403, admin=200, call_taker=200, commander=200, damkar=200, pln=200,
+        # Resolving: the lead (DAMKAR) or staff; PLN only supports the fire.
+        ("status", page(403, admin=200, call_taker=200, commander=200, damkar=200,
                         dlh=404, viewer_dlh=404)),
         ("alihkan", page(403, admin=200, commander=200))],
     # The command centre (and viewers of everything).
     ("GET", "/konsol/komando"): [("get", COMMAND)],
     ("GET", "/konsol/komando/ringkasan"): [("get", COMMAND)],
+    # The reports dashboard: the command centre and leadership (viewers of everything).
+    ("GET", "/konsol/laporan"): [("get", COMMAND)],
+    # The public-alerts screen: the command centre (its viewers read); issuing is BPBD's.
+    ("GET", "/konsol/peringatan"): [("get", COMMAND)],
+    ("POST", "/konsol/peringatan"): [("alert_form", page(403, admin=204, commander=204))],
+    ("POST", "/konsol/peringatan/{alert_id}/perbarui"): [("alert_update", page(403, admin=204, commander=204))],
+    ("POST", "/konsol/peringatan/{alert_id}/cabut"): [("alert_cancel", page(403, admin=204, commander=204))],
+    # The shift hand-over log (the commander wrote the one the admin takes over).
+    ("GET", "/konsol/serah-terima"): [("get", page(403, admin=200, call_taker=200, commander=200, viewer=200))],
+    ("GET", "/konsol/serah-terima/{handoff_id}/cetak"): [
+        ("get", page(403, admin=200, call_taker=200, commander=200, viewer=200))],
+    ("POST", "/konsol/serah-terima"): [("shift", page(403, admin=201, commander=201))],
+    ("POST", "/konsol/serah-terima/{handoff_id}/terima"): [("shift_ack", page(403, admin=200, commander=409))],
+    # Announcing a BMKG warning to the public: the command centre's button (not its viewers).
+    ("POST", "/konsol/komando/peringatan-masuk/{warning_id}/lokal"): [("post", page(403, admin=200, commander=200))],
+    ("GET", "/konsol/laporan/data.json"): [("get", COMMAND)],
     # Administration.
     ("GET", "/konsol/admin"): [("get", ADMIN)],
     ("GET", "/konsol/admin/audit"): [("get", ADMIN)],
@@ -133,6 +151,10 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/lapor"): [("get", same(200))],
     ("GET", "/lapor/lokasi.js"): [("get", same(200))],
     ("POST", "/lapor"): [("report", same(303))],
+    # Public alerts: for everyone alike (a code that names no alert is the same 404 for all).
+    ("GET", "/peringatan"): [("get", same(200))],
+    ("GET", "/peringatan/{code}"): [("get", same(404))],
+    ("GET", "/alerts.atom"): [("get", same(200))],
     # Open311: reading is public; creating takes the api_key of a role that may create incidents
     # (GeoReport answers 403 for a missing or insufficient key).
     ("GET", "/open311/v2/services.{fmt}"): [("get", same(200))],
@@ -148,6 +170,7 @@ INCIDENT_ACTIONS = ("terima", "kirim", "progres", "tolak", "bantuan", "catatan",
 USER_ACTIONS = ("nonaktifkan", "aktifkan", "sandi")
 QUERIES = {
     "/konsol/panggilan/riwayat": {"phone": "081234567890"},
+    "/konsol/laporan/data.json": {"from": "2026-11-01", "to": "2026-11-02"},
     "/konsol/panggilan/wilayah": {"desa_q": "penajam"},
     "/konsol/panggilan/duplikat": {"type_code": "FIRE-BLDG", **PENAJAM},
     "/bahasa/{lang}": {"kembali": "/lacak"},
@@ -230,6 +253,9 @@ def _fill(path: str, kind: str, w: World, fresh: bool) -> str:
         "fmt": lambda: "json",
         "ticket": w.ticket,
         "request_id": w.open311_request,
+        "warning_id": w.warning,
+        "handoff_id": w.handoff,
+        "alert_id": lambda: w.alert(fresh=fresh),
     }
     for name, make in values.items():
         if "{" + name + "}" in path:
@@ -269,6 +295,11 @@ def _request(kind: str, method: str, path: str, actor: str, w: World, app) -> Re
                            "priority": "1", "phone": w.phone(), "form_key": str(uuid.uuid4()),
                            "lat": PENAJAM["lat"], "lon": PENAJAM["lon"]},
         "terima": lambda: {"agency_code": "DAMKAR"},
+        "shift": w.handoff_body, "shift_ack": lambda: {},
+        "alert_form": lambda: {"event": "Banjir", "category": "Met", "headline": "Banjir di Sepaku",
+                               "description": "Air sungai naik.", "codes": "64.09.04", "form_key": str(uuid.uuid4())},
+        "alert_update": lambda: {"headline": "Banjir meluas di Sepaku"},
+        "alert_cancel": lambda: {"note": "Air sudah surut."},
         "kirim": lambda: {"agency_code": "DAMKAR", "unit_id": w.damkar_units()[-1]},
         "progres": lambda: {"agency_code": "DAMKAR", "status": "en_route"},
         "tolak": lambda: {"agency_code": "DAMKAR", "reason": "bukan tugas kami"},

@@ -68,8 +68,9 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/api/v1/incidents"): ("get", rule(200)),
     ("POST", "/api/v1/incidents"): ("create", CREATORS),
     ("GET", "/api/v1/incidents/{incident_id}"): ("get", rule(200, **SEES_INCIDENT)),
+    # Only the lead agency (DAMKAR) or the command centre resolves; PLN supports the fire.
     ("POST", "/api/v1/incidents/{incident_id}/status"): (
-        "resolve", rule(403, admin=200, call_taker=200, commander=200, damkar=200, pln=200,
+        "resolve", rule(403, admin=200, call_taker=200, commander=200, damkar=200,
                         **SEES_INCIDENT)),
     ("POST", "/api/v1/incidents/{incident_id}/notes"): (
         "note", rule(201, viewer=403, viewer_damkar=403, viewer_dlh=403, telephony=403,
@@ -164,6 +165,28 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/api/v1/auth/users/{username}/enable"): ("user", ADMIN),
     ("POST", "/api/v1/auth/users/{username}/password"): ("set_password", rule(403, admin=204)),
     ("GET", "/api/v1/audit"): ("get", ADMIN),
+    # Reports: everyone who works with incidents reads KPIs (an agency its own); machines none.
+    # The CSV lists what the asker may see, so every account gets one.
+    ("GET", "/api/v1/kpi"): ("period", rule(200, telephony=403, telephony_other=403)),
+    ("GET", "/api/v1/reports/incidents.csv"): ("period", rule(200)),
+    ("GET", "/api/v1/reports/monthly"): ("month", rule(200, telephony=403, telephony_other=403)),
+    # Public alerts: BPBD and the command centre write them; anyone reads the CAP document.
+    ("POST", "/api/v1/alerts"): ("alert", rule(403, admin=201, commander=201)),
+    ("GET", "/api/v1/alerts"): ("get", rule(200)),
+    ("GET", "/api/v1/alerts/{alert_id}"): ("get", rule(200)),
+    ("GET", "/api/v1/alerts/{alert_id}.xml"): ("get", PUBLIC),
+    ("POST", "/api/v1/alerts/{alert_id}/update"): ("alert_update", rule(403, admin=201, commander=201)),
+    ("POST", "/api/v1/alerts/{alert_id}/cancel"): ("alert_cancel", rule(403, admin=201, commander=201)),
+    # Warnings received from BMKG: on the command centre's screen; announcing one is BPBD's.
+    ("GET", "/api/v1/warnings"): ("get", rule(403, admin=200, commander=200, viewer=200)),
+    ("POST", "/api/v1/warnings/{warning_id}/local-alert"): ("post", rule(403, admin=201, commander=201)),
+    # The shift hand-over log: the 112 centre reads it; supervisors write and take over (the
+    # commander wrote the one acknowledged here, so for the commander it is 409: not their own).
+    ("GET", "/api/v1/shift-handovers"): ("get", rule(403, admin=200, call_taker=200, commander=200, viewer=200)),
+    ("GET", "/api/v1/shift-handovers/{handoff_id}"): (
+        "get", rule(403, admin=200, call_taker=200, commander=200, viewer=200)),
+    ("POST", "/api/v1/shift-handovers"): ("shift", rule(403, admin=201, commander=201)),
+    ("POST", "/api/v1/shift-handovers/{handoff_id}/acknowledge"): ("shift_ack", rule(403, admin=200, commander=409)),
 }
 
 
@@ -199,6 +222,9 @@ def _fill(path: str, w: World, kind: str, fresh: bool) -> str:
         "block_id": lambda: str(w.block(fresh=fresh, confirmed=kind == "release")),
         "handover_id": w.handover,
         "ticket": w.ticket,
+        "alert_id": lambda: w.alert(fresh=fresh),
+        "warning_id": w.warning,
+        "handoff_id": w.handoff,
     }
     for name, make in values.items():
         if "{" + name + "}" in path:
@@ -245,6 +271,10 @@ def _request(kind: str, method: str, path: str, actor: str, w: World) -> Req:
         url += "?agency_code=DAMKAR"
     elif kind == "search":
         url += "?q=penajam"
+    elif kind == "period":
+        url += "?from=2026-11-01&to=2026-12-01"
+    elif kind == "month":
+        url += "?month=2026-11&format=xlsx"
     elif kind == "progress":
         w.dispatched({"id": url.split("/")[4]})
     elif kind == "user" and url.endswith("/enable"):
@@ -282,6 +312,9 @@ def _request(kind: str, method: str, path: str, actor: str, w: World) -> Req:
         "block": lambda: {"phone": w.phone(), "reason": "iseng berulang"},
         "decide": lambda: {"note": "sudah diperiksa"}, "release": lambda: {"note": "nomor dipakai warga lain"},
         "handover": w.handover_body,
+        "alert": w.alert_body, "alert_update": lambda: {"severity": "Severe"},
+        "alert_cancel": lambda: {"note": "Air sudah surut."},
+        "shift": w.handoff_body, "shift_ack": lambda: {},
         "web_report": lambda: {"description": "Jalan tertutup longsor", "notify": "none", **PENAJAM},
     }.get(kind, lambda: None)()
     return Req(url, json=body, after=after)

@@ -55,6 +55,8 @@ def cli(args: list[str], database_url: str, tmp_path: Path, stdin: str = "") -> 
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA112_")}
-    env.update(SIAGA112_DATABASE_URL=database_url, SIAGA112_VAR_DIR=str(tmp_path / "var"))
+    # The audit key is the one the test's own context signs with (tests/conftest.py).
+    env.update(SIAGA112_DATABASE_URL=database_url, SIAGA112_VAR_DIR=str(tmp_path / "var"),
+               SIAGA112_AUDIT_KEY=os.environ["SIAGA112_AUDIT_KEY"])
     return subprocess.run([str(SIAGA112), *args], env=env, input=stdin, capture_output=True,
                           text=True, timeout=120, cwd=tmp_path)

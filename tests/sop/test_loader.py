@@ -69,7 +69,7 @@ def assert_only(text: str, line: int, *fragments: str) -> None:
 def test_packaged_file_loads() -> None:
     sop = load_sop(default_sop_path())
     assert len(sop.agencies) == 16
-    assert len(sop.incident_types) == 23
+    assert len(sop.incident_types) == 24
     assert len(sop.priorities) == 4
     assert sop.command_agency == "BPBD"
     fire = sop.incident_types["FIRE-BLDG"]
@@ -80,7 +80,7 @@ def test_packaged_file_loads() -> None:
     assert "rumah terbakar" in fire.keywords
     assert sop.incident_types["INFO"].lead is None
     assert sop.incident_types["PRANK"].lead is None
-    assert len(sop.routable_types()) == 21
+    assert len(sop.routable_types()) == 22
     assert sop.priorities[1].ack_seconds == 60 and sop.priorities[1].dispatch_seconds == 180
     assert sop.priorities[4].label_en == "Complaint / information"
     assert sop.agencies["DISKOMINFO"].role == "operator"

@@ -20,3 +20,27 @@ def test_admin_searches_the_trail_and_checks_the_chain(browse, actors, incident_
 
 def test_only_the_admin_sees_the_trail(browse):
     assert browse("commander").page("/konsol/admin/jejak").status_code == 403
+
+
+def test_the_check_compares_the_trail_with_the_signed_checkpoints(browse, actors, ctx, incident_body):
+    from sqlalchemy import func, select, text
+
+    from siaga112.audit.service import checkpoint_if_due
+    from siaga112.models import audit_log
+
+    for _ in range(3):
+        actors["call_taker"].post("/api/v1/incidents", json=incident_body())
+    assert checkpoint_if_due(ctx, ctx.settings.checkpoint_path(), 24) is not None
+    admin = browse("admin")
+    checked = admin.page("/konsol/admin/jejak", params={"periksa": "1"}).text
+    assert "1 titik periksa bertanda tangan cocok" in checked
+    # Someone with the database owner's rights cuts the last entries off: the chain still holds.
+    with ctx.db.transaction() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+        head = conn.execute(select(func.max(audit_log.c.id))).scalar_one()
+        conn.execute(audit_log.delete().where(audit_log.c.id >= head - 3))
+    cut = admin.page("/konsol/admin/jejak", params={"periksa": "1"}).text
+    assert "Rantai utuh" in cut and 'id="checkpoint-check"' in cut and "Titik periksa tidak cocok" in cut

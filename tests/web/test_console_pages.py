@@ -64,8 +64,9 @@ def test_a_prank_is_one_post_and_shows_in_the_number_history(browse):
     ct = browse("call_taker")
     done = ct.post("/konsol/panggilan/hasil", {"outcome": "prank", "phone": "081299998888",
                                                 "channel": "call"})
-    assert done.status_code == 204
-    assert "Prank" in done.headers["HX-Trigger"]
+    assert done.status_code == 200
+    assert "Prank" in done.headers["HX-Trigger-After-Swap"]
+    assert 'id="ticket"' not in done.text  # no ticket card to read out for a prank
     history = ct.get("/konsol/panggilan/riwayat", params={"phone": "0812-9999-8888"})
     assert "prank: 1" in history.text
 
@@ -73,7 +74,7 @@ def test_a_prank_is_one_post_and_shows_in_the_number_history(browse):
 def test_out_of_area_records_where_the_call_went(browse, actors):
     ct = browse("call_taker")
     assert ct.post("/konsol/panggilan/hasil", {"outcome": "out_of_area", "phone": "081277776666",
-                                               "transferred_to": "BALIKPAPAN"}).status_code == 204
+                                               "transferred_to": "BALIKPAPAN"}).status_code == 200
     history = actors["call_taker"].get("/api/v1/callers/081277776666").json()
     assert history["calls"][0]["transferred_to"] == "BALIKPAPAN"
 
@@ -98,7 +99,8 @@ def test_second_caller_sees_the_duplicate_and_is_linked(browse, actors, incident
     assert first["ticket"] in nearby.text
     linked = ct.post("/konsol/panggilan/hasil", {"outcome": "duplicate", "incident_id": first["id"],
                                                  "phone": "081311112222"})
-    assert linked.status_code == 204
+    assert linked.status_code == 200
+    assert f'data-linked-ticket="{first["ticket"]}"' in linked.text  # the ticket to read out
     call = actors["call_taker"].get("/api/v1/callers/081311112222").json()["calls"][0]
     assert (call["outcome"], call["incident_id"]) == ("duplicate", first["id"])
 

@@ -120,3 +120,16 @@ def test_boundaries_are_served_for_the_map(app):
     levels = {f["properties"]["level"] for f in geo["features"]}
     assert levels == {"kecamatan", "desa"}
     assert sum(f["properties"]["level"] == "kecamatan" for f in geo["features"]) == 4
+
+
+def test_a_throttled_login_says_how_many_seconds_to_wait_and_the_owner_still_gets_in(app, ctx):
+    ctx.settings.login_base_delay_seconds = 20
+    with TestClient(app, follow_redirects=False) as c:
+        for _ in range(ctx.settings.login_free_failures_per_pair):
+            assert c.post("/login", data={"username": "commander", "password": "tebak"}).status_code == 401
+        throttled = c.post("/login", data={"username": "commander", "password": "rahasia-112"})
+        assert throttled.status_code == 429 and 18 <= int(throttled.headers["retry-after"]) <= 20
+        assert "detik" in throttled.text and "menit" not in throttled.text
+    # The commander, from her own desk (another address), is not held back by those failures.
+    with TestClient(app, follow_redirects=False, client=("10.0.0.2", 50000)) as desk:
+        assert desk.post("/login", data={"username": "commander", "password": "rahasia-112"}).status_code == 303

@@ -23,6 +23,7 @@ from siaga112.auth.principal import Principal, Role
 from siaga112.context import Context
 from siaga112.deps import RowId, get_ctx
 from siaga112.errors import Conflict, Forbidden, InvalidField
+from siaga112.notify.service import public_links_unset
 from siaga112.web.deps import page_principal
 from siaga112.web.forms import FormInvalid, blank_to_none, build, form_text, posted_form
 from siaga112.web.templating import pages_of
@@ -102,7 +103,9 @@ def home(request: Request, who: Principal = Depends(_admin), ctx: Context = Depe
         sop = admin.current_sop(ctx, who, conn=conn)
         recent = admin.list_changes(ctx, who, conn=conn, limit=8).items
     return _render(request, "admin/home.html", who=who, section="home", agencies=agencies,
-                   users=users, sop=sop, recent=present_changes(recent), revision=ctx.sop_revision)
+                   users=users, sop=sop, recent=present_changes(recent), revision=ctx.sop_revision,
+                   public_base_url=ctx.settings.public_base_url,
+                   public_links_unset=public_links_unset(ctx.settings))
 
 
 # --- agencies -------------------------------------------------------------------------------------
@@ -465,5 +468,15 @@ def audit_trail_page(request: Request, who: Principal = Depends(_admin),
                      detail={"actor": filters["actor"], "action": filters["action"],
                              "results": len(rows), "page": "console"})
         check = audit.verify(conn) if q.get("periksa") else None
+        # The chain alone cannot show entries cut off its end; the signed checkpoints can.
+        checkpoints = (audit.check_checkpoints(conn, _checkpoint_lines(ctx))
+                       if check is not None and check.broken is None else None)
     return _render(request, "admin/audit_trail.html", who=who, section="trail", rows=rows,
-                   next_cursor=next_cursor, filters=filters, check=check)
+                   next_cursor=next_cursor, filters=filters, check=check, checkpoints=checkpoints)
+
+
+def _checkpoint_lines(ctx: Context) -> list[str]:
+    try:
+        return ctx.settings.checkpoint_path().read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []

@@ -4,6 +4,13 @@ Each entry's hash covers its own content and the previous entry's hash, so editi
 inserting a row anywhere breaks the chain from that row on, and `verify` names it. Details never
 hold personal data: callers are named by a keyed digest (`caller_ref`).
 
+The chain is keyed: hashes are HMACs with the audit key, which lives outside the database
+(setting or file), so someone who can write to the database cannot append an entry that
+verifies, nor rewrite a tail. Cutting entries off the end leaves a shorter valid chain; signed
+checkpoints of the head, written elsewhere (`checkpoint`), show it. Entries chained before the
+key was introduced keep their plain SHA-256 hashes and still verify; the first keyed entry
+covers their head, so they cannot be changed either without the key.
+
 On SQLite writers are serialised already, so an entry takes its place in the chain as it is
 written. On PostgreSQL a lock held from the write to the commit would serialise every
 transaction that records anything (at 100 incidents/s the intake's p50 went from 70 ms to 260 ms
@@ -15,16 +22,22 @@ the one sealing.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import json
+import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from weakref import WeakKeyDictionary
 
+import structlog
 from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy.engine import Engine
 
 from siaga112.auth.principal import Principal
 from siaga112.db import utcnow
@@ -34,6 +47,7 @@ from siaga112.models import audit_log
 from siaga112.periodic import Periodic
 from siaga112.phone import normalise_phone
 
+log = structlog.get_logger(__name__)
 # A search term that looks like a phone number is searched as that caller's digest.
 PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{5,}")
 GENESIS = "0" * 64
@@ -50,12 +64,77 @@ def _canonical_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _canonical(content: dict[str, Any]) -> bytes:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def entry_hash(values: dict[str, Any]) -> str:
-    """SHA-256 over the entry's fields (including the previous hash) in a fixed form."""
+    """SHA-256 over the entry's fields (including the previous hash): entries chained before
+    the chain was keyed (`hash_alg` NULL)."""
     content = {k: values[k] for k in _FIELDS}
     content["at"] = _canonical_time(values["at"])
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_canonical(content)).hexdigest()
+
+
+KEYED = "hmac-sha256:"
+_CONTENT = ("at", "actor_id", "actor", "role", "agency_code", "action", "target_type", "target_id",
+            "remote", "detail", "hash_alg")
+
+
+def key_id(key: bytes) -> str:
+    """A short public name for a key, so an entry says which key of a rotation signed it."""
+    return hashlib.sha256(b"siaga112 audit key id\0" + key).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    """The keys that sign (the first) and verify (all) the chain; never stored in the database."""
+
+    signing: str
+    keys: dict[str, bytes]
+
+    @classmethod
+    def from_secrets(cls, secrets: list[str]) -> AuditKeys:
+        keys = {key_id(k.encode()): k.encode() for k in secrets}
+        return cls(signing=key_id(secrets[0].encode()), keys=keys)
+
+    @property
+    def alg(self) -> str:
+        return KEYED + self.signing
+
+    def mac(self, alg: str, message: bytes) -> str | None:
+        """The HMAC with the key `alg` names; None when that key is not held here."""
+        key = self.keys.get(alg.removeprefix(KEYED)) if alg.startswith(KEYED) else None
+        return None if key is None else hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+_keyrings: WeakKeyDictionary[Engine, AuditKeys] = WeakKeyDictionary()
+
+
+def use_keys(engine: Engine, keys: AuditKeys) -> None:
+    """Entries written through this engine are keyed with `keys` (set up by build_context)."""
+    _keyrings[engine] = keys
+
+
+def keys_for(conn: Connection) -> AuditKeys:
+    found = _keyrings.get(conn.engine)
+    if found is None:
+        raise RuntimeError("no audit key for this database: open it with bootstrap.build_context")
+    return found
+
+
+def entry_mac(keys: AuditKeys, values: dict[str, Any]) -> str | None:
+    """HMAC of the entry's own content, made when it is written."""
+    content = {k: values[k] for k in _CONTENT}
+    content["at"] = _canonical_time(values["at"])
+    return keys.mac(values["hash_alg"], _canonical(content))
+
+
+def keyed_hash(keys: AuditKeys, values: dict[str, Any]) -> str | None:
+    """HMAC over the entry's fields, its MAC and the previous hash: its link in the chain."""
+    content = {k: values[k] for k in (*_FIELDS, "hash_alg", "entry_mac")}
+    content["at"] = _canonical_time(values["at"])
+    return keys.mac(values["hash_alg"], _canonical(content))
 
 
 _secrets: dict[int, bytes] = {}
@@ -92,6 +171,7 @@ def record(conn: Connection, who: Principal | None, action: str, target_type: st
     `who` is the acting user; `actor` names a non-user (the CLI, a retention job) instead.
     Returns the chain position, or None on PostgreSQL, where `seal` gives it after commit.
     """
+    keys = keys_for(conn)
     sealed_now = conn.dialect.name != "postgresql"
     head = conn.execute(_HEAD).first() if sealed_now else None
     values: dict[str, Any] = {
@@ -108,21 +188,31 @@ def record(conn: Connection, who: Principal | None, action: str, target_type: st
         "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                              default=str),
         "prev_hash": GENESIS if head is None else head.hash,
+        "hash_alg": keys.alg,
     }
     if values["remote"] is not None:
         values["remote"] = values["remote"][:64]
+    values["entry_mac"] = entry_mac(keys, values)
     if sealed_now:
-        _chain(values, head)
+        _chain(keys, values, head)
     else:
         values["prev_hash"] = values["hash"] = None
     _INSERT.execute(conn, values)
     return values["id"]
 
 
-def _chain(values: dict[str, Any], head: Any) -> None:
+def _chain(keys: AuditKeys, values: dict[str, Any], head: Any) -> None:
     values["id"] = 1 if head is None else head.id + 1
     values["prev_hash"] = GENESIS if head is None else head.hash
-    values["hash"] = entry_hash(values)
+    if values.get("hash_alg") is None:
+        # Written unsealed by a version before the chain was keyed (PostgreSQL, during an
+        # upgrade); `verify` refuses such an entry after the first keyed one.
+        values["hash"] = entry_hash(values)
+    else:
+        # An entry naming a key not held here (forged, or a key dropped from a rotation too
+        # early) still takes its place, chained with the signing key, and `verify` names it.
+        values["hash"] = (keyed_hash(keys, values)
+                          or keyed_hash(keys, {**values, "hash_alg": keys.alg}))
 
 
 def seal(conn: Connection, *, limit: int = 5000) -> int | None:
@@ -135,11 +225,12 @@ def seal(conn: Connection, *, limit: int = 5000) -> int | None:
                         .order_by(audit_log.c.entry).limit(limit)).all()
     if not rows:
         return 0
+    keys = keys_for(conn)
     head: Any = conn.execute(_HEAD).first()
     sealed = []
     for row in rows:
         values = row._asdict()
-        _chain(values, head)
+        _chain(keys, values, head)
         sealed.append({"e": row.entry, "i": values["id"], "p": values["prev_hash"],
                        "h": values["hash"]})
         head = SimpleNamespace(id=values["id"], hash=values["hash"])
@@ -174,14 +265,36 @@ class VerifyResult:
     unsealed: int = 0
 
 
+def _check_entry(keys: AuditKeys, values: dict[str, Any], keyed_before: bool) -> str | None:
+    """What is wrong with one entry's own hashes, if anything."""
+    alg = values["hash_alg"]
+    if alg is None:
+        if keyed_before:
+            return ("has a plain hash after keyed entries: it was written without the audit key "
+                    "(forged)")
+        return None if entry_hash(values) == values["hash"] else (
+            "content does not match its hash (the row was edited)")
+    if keys.mac(alg, b"") is None:
+        return (f"is signed with audit key {alg.removeprefix(KEYED)!r}, which is not held here "
+                "(forged, or this command does not use the server's key: set SIAGA112_AUDIT_KEY "
+                "or SIAGA112_AUDIT_KEY_FILE, or run it where the server's var/ is)")
+    if entry_mac(keys, values) != values["entry_mac"]:
+        return ("content does not match its MAC (the row was edited, or written without the "
+                "audit key)")
+    if keyed_hash(keys, values) != values["hash"]:
+        return "content does not match its hash (the row was edited)"
+    return None
+
+
 def verify(conn: Connection, *, chunk: int = 5000) -> VerifyResult:
     """Walk the chain from the start; the first row whose id, link or hash is wrong is named.
 
     Entries not sealed yet (PostgreSQL, the last second or so) are counted, not walked.
     """
+    keys = keys_for(conn)
     unsealed = conn.execute(select(func.count()).select_from(audit_log)
                             .where(audit_log.c.id.is_(None))).scalar_one()
-    prev_id, prev_hash, count = 0, GENESIS, 0
+    prev_id, prev_hash, count, keyed = 0, GENESIS, 0, False
     while True:
         rows = conn.execute(select(audit_log).where(audit_log.c.id > prev_id)
                             .order_by(audit_log.c.id).limit(chunk)).all()
@@ -193,12 +306,141 @@ def verify(conn: Connection, *, chunk: int = 5000) -> VerifyResult:
             if row.prev_hash != prev_hash:
                 return VerifyResult(count, prev_id or None, prev_hash, ChainBreak(
                     row.id, "does not link to the entry before it (a row was deleted or inserted)"))
-            if entry_hash(values) != row.hash:
-                return VerifyResult(count, prev_id or None, prev_hash, ChainBreak(
-                    row.id, "content does not match its hash (the row was edited)"))
+            problem = _check_entry(keys, values, keyed)
+            if problem is not None:
+                return VerifyResult(count, prev_id or None, prev_hash, ChainBreak(row.id, problem))
+            keyed = keyed or row.hash_alg is not None
             prev_id, prev_hash, count = row.id, row.hash, count + 1
         if len(rows) < chunk:
             return VerifyResult(count, prev_id or None, prev_hash, None, unsealed)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's head at a moment, signed with the audit key: kept outside the database, it
+    shows later whether entries up to that head were cut off or rewritten."""
+
+    at: str
+    entries: int
+    head_id: int | None
+    head_hash: str
+    key: str
+    signature: str
+
+    def line(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def _checkpoint_message(at: str, entries: int, head_id: int | None, head_hash: str) -> bytes:
+    return _canonical({"what": "siaga112 audit checkpoint", "at": at, "entries": entries,
+                       "head_id": head_id, "head_hash": head_hash})
+
+
+def make_checkpoint(conn: Connection) -> Checkpoint:
+    """A signed checkpoint of the chain's head; refused (ValueError) if the chain is broken."""
+    keys = keys_for(conn)
+    result = verify(conn)
+    if result.broken is not None:
+        raise ValueError(f"audit trail BROKEN at {result.broken}; no checkpoint written")
+    at = _canonical_time(utcnow())
+    message = _checkpoint_message(at, result.entries, result.head_id, result.head_hash)
+    signature = keys.mac(keys.alg, message)
+    assert signature is not None
+    return Checkpoint(at, result.entries, result.head_id, result.head_hash, keys.signing, signature)
+
+
+def write_checkpoint(path: Path, point: Checkpoint) -> None:
+    """Append the checkpoint to the file, on disk before this returns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(point.line())
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _last_checkpoint_at(path: Path) -> datetime | None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    for line in reversed(lines):
+        try:
+            return datetime.strptime(json.loads(line)["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def checkpoint_if_due(ctx: Any, path: Path, hours: float, *, now: datetime | None = None) -> Checkpoint | None:
+    """Write a checkpoint when the file's last one is `hours` old (or there is none).
+
+    Several server processes may share the file: a lock on it lets one of them write. A broken
+    chain writes nothing and is logged as an error, so monitoring hears of it that day.
+    """
+    now = now or utcnow()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        last = _last_checkpoint_at(path)
+        if last is not None and now - last < timedelta(hours=hours):
+            return None
+        with ctx.db.transaction() as conn:
+            seal(conn)
+        try:
+            with ctx.db.transaction(write=False) as conn:
+                point = make_checkpoint(conn)
+        except ValueError:
+            log.error("audit_chain_broken", checkpoint=str(path))
+            return None
+        write_checkpoint(path, point)
+    log.info("audit_checkpoint_written", head_id=point.head_id, entries=point.entries)
+    return point
+
+
+def audit_checkpointer(ctx: Any, hours: float) -> Periodic:
+    """Writes the daily checkpoint to the settings' checkpoint file (looks once an hour)."""
+    path = ctx.settings.checkpoint_path()
+    return Periodic("audit-checkpoint", min(3600.0, hours * 3600.0),
+                    lambda: checkpoint_if_due(ctx, path, hours))
+
+
+def check_checkpoints(conn: Connection, lines: list[str]) -> tuple[int, ChainBreak | None]:
+    """Compare the chain with checkpoints written earlier: (how many matched, the first problem).
+
+    A checkpoint whose signature fails is itself a problem: someone wrote or changed it without
+    the key. The chain must still hold each checkpoint's head entry with the same hash.
+    """
+    keys = keys_for(conn)
+    matched = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            point = Checkpoint(str(raw["at"]), int(raw["entries"]), raw["head_id"],
+                               str(raw["head_hash"]), str(raw["key"]), str(raw["signature"]))
+        except (ValueError, KeyError, TypeError):
+            return matched, ChainBreak(0, f"checkpoint line {number} is not a checkpoint")
+        expected = keys.mac(KEYED + point.key, _checkpoint_message(
+            point.at, point.entries, point.head_id, point.head_hash))
+        if expected is None or not hmac.compare_digest(expected, point.signature):
+            return matched, ChainBreak(0, f"checkpoint line {number} ({point.at}) is not signed "
+                                          "by an audit key held here (forged or damaged)")
+        if point.head_id is None:
+            matched += 1
+            continue
+        row = conn.execute(select(audit_log.c.hash).where(audit_log.c.id == point.head_id)).first()
+        if row is None:
+            last = conn.execute(_HEAD).first()
+            return matched, ChainBreak(point.head_id, (
+                f"is missing: the trail ends at entry {last.id if last else 0}, but the "
+                f"checkpoint of {point.at} saw entries up to {point.head_id} "
+                "(entries were cut off the end)"))
+        if row.hash != point.head_hash:
+            return matched, ChainBreak(point.head_id, (
+                f"differs from the checkpoint of {point.at} (the trail was rewritten up to it)"))
+        matched += 1
+    return matched, None
 
 
 def _encode_cursor(entry_id: int) -> str:

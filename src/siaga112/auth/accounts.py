@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from siaga112.audit import service as audit
 from siaga112.auth import cache
@@ -30,35 +30,50 @@ MIN_PASSWORD_LENGTH = 8
 ATTEMPT_HISTORY = timedelta(days=1)
 
 
-def _locked_until(conn: Connection, column: Any, value: str, limit: int, window: timedelta,
-                  now: datetime) -> datetime | None:
-    """When the failures counted against `value` drop below `limit`, if they are at it now."""
-    recent = conn.execute(select(login_attempts.c.at)
-                          .where(column == value, login_attempts.c.success.is_(False),
-                                 login_attempts.c.at > now - window)
-                          .order_by(login_attempts.c.at.desc()).limit(limit)).scalars().all()
-    if len(recent) < limit:
-        return None
-    return recent[-1] + window
+def backoff(failures: int, free: int, base: float, cap: float) -> float:
+    """Seconds to wait after `failures` failures when the first `free` cost nothing: doubling."""
+    if failures < free:
+        return 0.0
+    return min(cap, base * 2.0 ** min(failures - free, 64))
+
+
+def _failures(conn: Connection, since: datetime, *conditions: Any) -> tuple[int, datetime | None]:
+    """How many failed attempts match since `since`, and when the latest was."""
+    row = conn.execute(select(func.count(), func.max(login_attempts.c.at))
+                       .where(login_attempts.c.success.is_(False), login_attempts.c.at > since,
+                              *conditions)).one()
+    return int(row[0]), row[1]
 
 
 def _check_lock(ctx: Context, conn: Connection, username: str, remote: str, now: datetime) -> None:
+    """LoginLocked while this address must wait before trying this username again.
+
+    Only failures from this very address count: a stranger's guesses elsewhere never hold back
+    the account's owner (five wrong passwords from anywhere used to lock the commander out).
+    """
     s = ctx.settings
-    window = timedelta(minutes=s.login_lockout_minutes)
-    for column, value, limit, what in (
-            (login_attempts.c.username, username, s.login_max_failures_per_user, "this account"),
-            (login_attempts.c.remote, remote, s.login_max_failures_per_remote, "this address")):
-        until = _locked_until(conn, column, value, limit, window, now)
-        if until is not None and until > now:
-            raise LoginLocked(f"too many failed logins for {what}; try again later",
-                              (until - now).total_seconds())
+    pair = _failures(conn, now - ATTEMPT_HISTORY, login_attempts.c.username == username,
+                     login_attempts.c.remote == remote)
+    spray = _failures(conn, now - timedelta(minutes=s.login_remote_window_minutes),
+                      login_attempts.c.remote == remote)
+    waits = []
+    for (count, last), free in ((pair, s.login_free_failures_per_pair),
+                                (spray, s.login_free_failures_per_remote)):
+        if last is not None:
+            delay = backoff(count, free, s.login_base_delay_seconds, s.login_max_delay_seconds)
+            waits.append((last + timedelta(seconds=delay) - now).total_seconds())
+    wait = max(waits, default=0.0)
+    if wait > 0:
+        raise LoginLocked("too many failed logins from this address; try again later", wait)
 
 
 def authenticate(ctx: Context, username: str, password: str, remote: str | None) -> Principal:
     """The user for a correct password; 401 for a wrong one, 429 (LoginLocked) while throttled.
 
-    Failures are rows, so every process counts them; they lock the username and, separately,
-    the address (one address trying many usernames). A success clears the username's count.
+    Failures are rows, so every process and node counts them. They slow down the address that
+    made them, for that username and (one address trying many usernames) for all; a success
+    clears that address's failures against that username only. While throttled the password
+    is not checked at all, so a throttled guess learns nothing.
     Opens its own transactions: a failure must be recorded even though the login fails.
     """
     username = username.strip()[:64]
@@ -68,16 +83,20 @@ def authenticate(ctx: Context, username: str, password: str, remote: str | None)
         _check_lock(ctx, conn, username, remote, now)
         checked = check_password(conn, username, password) if password else None
     who, rehash = checked if checked is not None else (None, None)
+    now = utcnow()
     with ctx.db.transaction() as conn:
         if who is None:
             conn.execute(insert(login_attempts).values(at=now, username=username, remote=remote,
                                                        success=False))
             conn.execute(delete(login_attempts).where(login_attempts.c.username == username,
                                                       login_attempts.c.at < now - ATTEMPT_HISTORY))
+            conn.execute(delete(login_attempts).where(login_attempts.c.remote == remote,
+                                                      login_attempts.c.at < now - ATTEMPT_HISTORY))
             audit.record(conn, None, "auth.login_failed", "user", username, actor=username,
                          remote=remote)
         else:
             conn.execute(delete(login_attempts).where(login_attempts.c.username == username,
+                                                      login_attempts.c.remote == remote,
                                                       login_attempts.c.success.is_(False)))
             who = Principal(who.user_id, who.username, who.role, who.agency_code, remote=remote)
             if rehash is not None:

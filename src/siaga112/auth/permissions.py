@@ -235,14 +235,25 @@ def require_support_requester(who: Principal) -> None:
         raise _refuse(who, "request support")
 
 
-def require_incident_status_change(who: Principal, new_status: str, own_status: str | None) -> None:
-    """Staff make any legal move; an agency still working on it may report on scene or resolved."""
+def may_resolve_incident(who: Principal, own_role: str | None) -> bool:
+    """Resolving ends everyone's work on the incident (and frees their units): the command
+    centre, or the lead agency; never a support agency."""
+    return is_staff(who) or (who.role == Role.DISPATCHER and own_role == "lead")
+
+
+def require_incident_status_change(who: Principal, new_status: str, own_status: str | None,
+                                   own_role: str | None = None) -> None:
+    """Staff make any legal move; an agency still working on it may report on scene, and its
+    lead may resolve it."""
     if is_staff(who):
         return
     if who.role != Role.DISPATCHER or new_status not in _AGENCY_INCIDENT_MOVES:
         raise Forbidden(f"role {who.role} may not set an incident {new_status}")
     if own_status in (None, "declined", "cancelled"):
         raise Forbidden(f"{who.agency_code} no longer works on this incident")
+    if new_status == IncidentStatus.RESOLVED and not may_resolve_incident(who, own_role):
+        raise Forbidden(f"{who.agency_code} supports this incident; only the lead agency or the "
+                        "command centre may resolve it")
 
 
 def require_position_reporter(who: Principal) -> None:
@@ -253,6 +264,49 @@ def require_position_reporter(who: Principal) -> None:
 def require_call_kpi_reader(who: Principal) -> None:
     if not sees_all_incidents(who):
         raise _refuse(who, "read call KPIs")
+
+
+def may_issue_alerts(who: Principal, command_agency: str) -> bool:
+    """Public warnings come from the command centre: commanders, administrators, and the
+    command agency's (BPBD's) own dispatchers."""
+    return commands(who) or (who.role == Role.DISPATCHER and who.agency_code == command_agency)
+
+
+def may_hand_over_shifts(who: Principal) -> bool:
+    """Shift supervisors: the command centre (commanders) and administrators."""
+    return commands(who)
+
+
+def require_shift_reader(who: Principal) -> None:
+    """The hand-over log is the 112 centre's: its staff and the viewers of everything."""
+    if not (is_staff(who) or may_view_command_centre(who)):
+        raise _refuse(who, "read the shift hand-over log")
+
+
+def require_command_view(who: Principal, action: str) -> None:
+    """What the command centre's screen shows: commanders, administrators, viewers of everything."""
+    if not may_view_command_centre(who):
+        raise _refuse(who, action)
+
+
+def may_open_alerts_console(who: Principal, command_agency: str) -> bool:
+    """The public-alerts screen: whoever issues alerts, and the command centre's viewers."""
+    return may_issue_alerts(who, command_agency) or may_view_command_centre(who)
+
+
+def require_alert_issuer(who: Principal, command_agency: str) -> None:
+    if not may_issue_alerts(who, command_agency):
+        raise _refuse(who, "issue public alerts")
+
+
+def kpi_agency_scope(who: Principal) -> str | None:
+    """Whose KPIs a person reads: everything (None) for those who see every incident, their own
+    agency's for its dispatchers and viewers; machine accounts none."""
+    if sees_all_incidents(who):
+        return None
+    if is_agency_member(who):
+        return who.agency_code
+    raise _refuse(who, "read KPIs")
 
 
 # ------------------------------------------------------------------ consoles

@@ -36,11 +36,29 @@ def active_block(conn: Connection, phone: str | None, *, now: datetime | None = 
         number_blocks.c.expires_at > (now or utcnow()))).first()
 
 
+def last_judged(conn: Connection, phone: str) -> datetime | None:
+    """Until when the number's calls have been judged by a supervisor: a rejection or release
+    judged every call before it; a block that ran its time judged every call before it was
+    confirmed (calls made while it was in force are new)."""
+    rows = conn.execute(select(number_blocks.c.status, number_blocks.c.confirmed_at,
+                               number_blocks.c.ended_at).where(
+        number_blocks.c.phone == phone,
+        number_blocks.c.status.in_(("rejected", "released", "expired")))).all()
+    judged = [(r.confirmed_at if r.status == "expired" else r.ended_at) for r in rows]
+    return max((at for at in judged if at is not None), default=None)
+
+
 def false_call_counts(ctx: Context, conn: Connection, phone: str, *, now: datetime) -> dict[str, int]:
+    """Prank and silent calls within the window that no supervisor has judged yet."""
     since = now - timedelta(hours=ctx.settings.prank_window_hours)
+    judged = last_judged(conn, phone)
+    if judged is not None and judged > since:
+        # Counting calls a supervisor already decided on proposed the same number again
+        # seconds after a rejection, and again in the very sweep that expired its block.
+        since = judged
     rows = conn.execute(select(calls.c.outcome, func.count()).where(
         calls.c.caller_phone == phone, calls.c.outcome.in_(FALSE_OUTCOMES),
-        calls.c.received_at >= since).group_by(calls.c.outcome)).all()
+        calls.c.received_at > since).group_by(calls.c.outcome)).all()
     return {outcome: int(n) for outcome, n in rows}
 
 

@@ -5,7 +5,7 @@ import json
 import uuid
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import FormData
 
 from siaga112.auth.permissions import is_staff
@@ -15,12 +15,15 @@ from siaga112.calls.schemas import TRANSFER_TARGETS, CallCreate
 from siaga112.context import Context
 from siaga112.db import utcnow
 from siaga112.deps import get_ctx
-from siaga112.errors import Forbidden
+from siaga112.errors import Forbidden, InvalidField
+from siaga112.handover import service as handovers
+from siaga112.handover.schemas import HandoverCreate
 from siaga112.inbound import service as reports
 from siaga112.inbound.schemas import ReportClose, ReportVerify
 from siaga112.incidents import intake, reads
 from siaga112.incidents.duplicates import find_duplicates
 from siaga112.incidents.schemas import IncidentCreate
+from siaga112.interop.eidd import TARGET_NAMES
 from siaga112.phone import normalise_phone
 from siaga112.places.service import search_places
 from siaga112.telephony import service as telephony
@@ -50,7 +53,8 @@ def _call_taker(who: Principal = Depends(page_principal)) -> Principal:
 def new_call(request: Request, who: Principal = Depends(_call_taker), ctx: Context = Depends(get_ctx)):
     return pages_of(request).render(
         request, "calls/new_call.html", who=who, nav="calls", sop=ctx.sop, outcomes=OUTCOMES,
-        transfer_targets=TRANSFER_TARGETS, form_key=str(uuid.uuid4()))
+        transfer_targets=[(t, TARGET_NAMES.get(t, t)) for t in TRANSFER_TARGETS],
+        form_key=str(uuid.uuid4()))
 
 
 @router.get("/antrean")
@@ -139,6 +143,11 @@ def duplicates(request: Request, who: Principal = Depends(_call_taker), ctx: Con
     lat, lon = _float(q.get("lat")), _float(q.get("lon"))
     if (lat is None or lon is None) and q.get("desa_code"):
         lat, lon = ctx.gazetteer.desa_centroid(q["desa_code"]) or (None, None)
+    if (lat is None or lon is None) and q.get("address", "").strip():
+        # Only an address typed: the place it names, as intake would locate it.
+        place = ctx.gazetteer.match_address(q["address"][:500])
+        if place is not None:
+            lat, lon = place.lat, place.lon
     type_code = q.get("type_code") or "OTHER"
     if type_code not in ctx.sop.incident_types:
         type_code = "OTHER"
@@ -173,12 +182,29 @@ def record_outcome(request: Request, who: Principal = Depends(_call_taker),
     """A call that is not a new emergency: one key, one row."""
     fields = blank_to_none(form, "outcome", "channel", "transferred_to", "incident_id", "note",
                            "call_session_id", "report_id")
+    if fields["outcome"] == "duplicate" and not fields["note"]:
+        # A second caller's own words stay with the incident they are linked to.
+        fields["note"] = blank_to_none(form, "description")["description"]
     if fields["outcome"] != "out_of_area":
         fields["transferred_to"] = None
+    elif not fields["transferred_to"]:
+        # No centre is preselected: a call sent to the wrong centre is a call lost.
+        raise InvalidField("transferred_to", "pilih pusat 112 tujuan pengalihan (Alt+G)")
     outcome = {"outcome": fields["outcome"], "transferred_to": fields["transferred_to"],
                "note": fields["note"]}
+    linked = None
     with ctx.db.transaction() as conn:
-        if fields["report_id"]:
+        if fields["outcome"] == "out_of_area":
+            # Handed over: the receiving centre gets the EIDD record (what was typed goes with it),
+            # and the call, report or PBX session is closed with it.
+            text = blank_to_none(form, "description", "address")
+            handovers.create_handover(ctx, who, build(HandoverCreate, {
+                "target": fields["transferred_to"], "report_id": fields["report_id"],
+                "call_session_id": fields["call_session_id"],
+                "caller": None if fields["report_id"] else _caller(form),
+                "description": text["description"], "note": fields["note"],
+                "location": {"address": text["address"]} if text["address"] else None}), conn=conn)
+        elif fields["report_id"]:
             # A citizen report: a duplicate joins the incident, anything else closes it.
             if fields["outcome"] == "duplicate":
                 reports.verify_report(ctx, who, fields["report_id"],
@@ -195,10 +221,17 @@ def record_outcome(request: Request, who: Principal = Depends(_call_taker),
             calls.record_call(ctx, who, build(CallCreate, {
                 **outcome, "channel": fields["channel"] or "call", "caller": _caller(form),
                 "incident_id": fields["incident_id"]}), conn=conn)
+        if fields["outcome"] == "duplicate" and fields["incident_id"]:
+            linked = reads.get_incident(ctx, who, fields["incident_id"], conn=conn)
     label = dict((o, label) for o, _, label in OUTCOMES).get(fields["outcome"] or "", "Duplikat")
     pages = pages_of(request)
     message = pages.gettext(request, "Panggilan dicatat") + f": {pages.gettext(request, label)}"
-    return Response(status_code=204, headers=_saved(message, outcome=fields["outcome"]))
+    # The "read this ticket" card always belongs to the call just handled: the linked incident's
+    # ticket for a second caller, and nothing for a prank, a silent call or a transfer. The form
+    # is cleared after the card is swapped in (the link button itself lives in the cleared part).
+    response = pages.render(request, "calls/_linked.html", incident=linked)
+    response.headers["HX-Trigger-After-Swap"] = _saved(message, outcome=fields["outcome"])["HX-Trigger"]
+    return response
 
 
 @router.post("/insiden")

@@ -45,9 +45,20 @@ from siaga112.units import service as unit_service
 from siaga112.units.schemas import UnitRead
 from siaga112.units.service import announce_unit
 
+# Completing the lead of an incident this urgent without ever sending a unit is almost always a
+# slip (a double click on a fire): it needs a reason, and the command centre is told.
+REASON_TO_COMPLETE_WITHOUT_UNIT = frozenset({1, 2})
+COMPLETED_WITHOUT_UNIT = "completed_without_unit"
+
 PROGRESS_LABELS = {AssignmentStatus.EN_ROUTE: "dalam perjalanan",
                    AssignmentStatus.ON_SCENE: "tiba di lokasi",
                    AssignmentStatus.COMPLETED: "selesai"}
+
+
+def completing_needs_reason(priority: int, assignment: Any) -> bool:
+    """Completing it needs a reason: the lead of a P1/P2 incident that never sent a unit."""
+    return (assignment.role == "lead" and priority in REASON_TO_COMPLETE_WITHOUT_UNIT
+            and assignment.dispatched_at is None and assignment.unit_id is None)
 
 
 def _load_assignment(ctx: Context, who: Principal, incident_id: str, agency_code: str,
@@ -104,10 +115,21 @@ def progress(ctx: Context, who: Principal, incident_id: str, agency_code: str,
              new_status: AssignmentStatus, note: str | None, *, conn: Connection) -> IncidentRead:
     """Unit en route, on scene, or the agency's work done; its unit and the incident follow."""
     incident, row = _load_assignment(ctx, who, incident_id, agency_code, "report progress", conn=conn)
+    note = (note or "").strip() or None
+    # An illegal move stays a 409 (move_assignment below); only a legal one may need a reason.
+    without_unit = (new_status == AssignmentStatus.COMPLETED
+                    and new_status in ASSIGNMENT_MOVES[AssignmentStatus(row.status)]
+                    and completing_needs_reason(incident.priority, row))
+    if without_unit and note is None:
+        raise InvalidField("note", f"P{incident.priority}: {agency_code} belum pernah mengirim unit; "
+                                   "tulis alasan menyelesaikan tanpa unit")
     now = utcnow()
     stamps = {AssignmentStatus.ON_SCENE: {"on_scene_at": now},
               AssignmentStatus.COMPLETED: {"completed_at": now}}.get(new_status, {})
     move_assignment(conn, row, new_status, now=now, **stamps)
+    if without_unit:
+        conn.execute(update(incidents).where(incidents.c.id == incident_id)
+                     .values(attention=COMPLETED_WITHOUT_UNIT, updated_at=now))
     unit = None if row.unit_id is None else conn.execute(
         select(units).where(units.c.id == row.unit_id, units.c.incident_id == incident_id)).first()
     if unit is not None:
@@ -119,14 +141,16 @@ def progress(ctx: Context, who: Principal, incident_id: str, agency_code: str,
     append_timeline(conn, incident_id, new_status, who=who, at=now, public=True,
                     agency_code=agency_code,
                     text=f"{agency_code} {PROGRESS_LABELS[new_status]}" + (f": {note}" if note else ""))
-    announce_assignment(ctx, conn, incident, row.id, AssignmentUpdated, at=now)
+    announce_assignment(ctx, conn, incident, row.id, AssignmentUpdated, at=now,
+                        completed_without_unit=note if without_unit else None)
     if unit is not None:
         announce_unit(ctx, conn, unit.id)
     if new_status == AssignmentStatus.ON_SCENE and incident.status in (IncidentStatus.NEW,
                                                                        IncidentStatus.DISPATCHED):
         set_incident_status(ctx, conn, who, incident, IncidentStatus.ON_SCENE, now=now)
     audit.record(conn, who, "assignment.progress", "incident", incident_id,
-                 detail={"agency_code": agency_code, "status": new_status})
+                 detail={"agency_code": agency_code, "status": new_status,
+                         **({"without_unit": True} if without_unit else {})})
     return get_incident(ctx, who, incident_id, conn=conn)
 
 

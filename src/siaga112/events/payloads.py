@@ -140,6 +140,9 @@ class AssignmentUpdated(AssignmentChange):
     """The agency's work moved on: en route, on scene, completed."""
 
     name = EventName.ASSIGNMENT_UPDATED
+    # The lead of a P1/P2 incident completed with no unit ever sent: the reason given, for the
+    # command centre (the incident is flagged for its attention too).
+    completed_without_unit: str | None = None
 
 
 class AssignmentDeclined(AssignmentChange):

@@ -61,7 +61,7 @@ class ReportClose(Strict):
 
 
 class InboundResult(BaseModel):
-    kind: Literal["report", "aml", "opt_out", "opt_in", "ignored"]
+    kind: Literal["report", "aml", "opt_out", "opt_in", "alert_opt_in", "ignored"]
     ticket: str | None = None
     report_id: str | None = None
     duplicate: bool = False

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from siaga112.alerts import service as alert_service
 from siaga112.audit import service as audit
 from siaga112.auth.permissions import require_staff
 from siaga112.auth.principal import Principal
@@ -33,6 +34,7 @@ from siaga112.telephony.aml import record_aml
 
 OPT_OUT_WORDS = {"STOP", "BERHENTI", "UNREG", "STOP KABAR"}
 OPT_IN_WORDS = {"MULAI", "START"}
+ALERT_OPT_IN_WORD = "DAFTAR"
 
 
 def _keyword(body: str) -> str:
@@ -81,6 +83,15 @@ def _waiting_report_of(ctx: Context, conn: Connection, phone: str, channel: str,
         .order_by(citizen_reports.c.received_at.desc()).limit(1)).first()
 
 
+def _alert_area_asked(ctx: Context, body: str) -> str | None:
+    """"DAFTAR SEPAKU": the number asks for the public alerts of a kecamatan or desa. A DAFTAR
+    naming no place we know stays a message for a call-taker to read."""
+    word, _, rest = body.partition(" ")
+    if word.upper() != ALERT_OPT_IN_WORD or not rest.strip():
+        return None
+    return alert_service.place_named(ctx, rest.strip())
+
+
 def receive_message(ctx: Context, conn: Connection, *, channel: str, raw_phone: str, text: str | None,
                     external_id: str, name: str | None = None, lat: float | None = None,
                     lon: float | None = None, address: str | None = None,
@@ -105,6 +116,9 @@ def receive_message(ctx: Context, conn: Connection, *, channel: str, raw_phone: 
         fix = parse_sms(body, phone=phone)
         record_aml(ctx, conn, fix, phone=phone)
         result = InboundResult(kind="aml", aml_valid=fix.valid)
+    elif (area := _alert_area_asked(ctx, body)) is not None:
+        alert_service.subscribe(ctx, conn, phone=phone, channel=channel, area_code=area)
+        result = InboundResult(kind="alert_opt_in")
     elif _keyword(body) in OPT_OUT_WORDS:
         notify.opt_out(conn, phone, via=channel)
         result = InboundResult(kind="opt_out")

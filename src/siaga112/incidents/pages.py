@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
+from siaga112.alerts import incoming
 from siaga112.audit import service as audit
 from siaga112.auth.permissions import commands, console_rights, may_view_command_centre, own_assignment, scoped_agency
 from siaga112.auth.principal import Principal
@@ -20,7 +21,14 @@ from siaga112.incidents import overview as ov
 from siaga112.incidents import reads
 from siaga112.incidents import service as incidents
 from siaga112.incidents.schemas import DeclineBody, NoteCreate, ProgressBody, RerouteBody, StatusChange, SupportRequest
-from siaga112.models.status import AWAITING_ASSIGNMENT, INCIDENT_MOVES, AssignmentStatus, IncidentStatus, progress_moves
+from siaga112.models.status import (
+    ACTIVE_ASSIGNMENT,
+    AWAITING_ASSIGNMENT,
+    INCIDENT_MOVES,
+    AssignmentStatus,
+    IncidentStatus,
+    progress_moves,
+)
 from siaga112.sop.checklist import steps_for
 from siaga112.units import service as units
 from siaga112.web.deps import page_principal
@@ -49,13 +57,18 @@ def render_detail(request: Request, ctx: Context, who: Principal, incident_id: s
     # Only the units on this incident, not the whole fleet, for every panel refresh.
     call_signs = units.call_signs_of(who, [a.unit_id for a in incident.assignments if a.unit_id],
                                      conn=conn)
-    if incident.caller is not None and (incident.caller.phone or incident.caller.name):
+    if (incident.caller is not None and (incident.caller.phone or incident.caller.name)) \
+            or incident.linked_calls:
         request.state.caller_shown = (incident.id, incident.ticket)
     return pages_of(request).render(
         request, "incidents/_detail.html", status_code=status_code, who=who, incident=incident,
         itype=itype, mine=mine, recommended=recommended, call_signs=call_signs,
         sop=ctx.sop, commander=commands(who), now=utcnow(),
         progress_moves=progress_moves(mine.status) if mine is not None else (),
+        # Resolving or cancelling ends their work too: the question names them.
+        still_working=[a.agency_code for a in incident.assignments if a.status in ACTIVE_ASSIGNMENT],
+        completing_needs_reason=mine is not None and dispatch.completing_needs_reason(
+            incident.priority, mine),
         # A unit's dispatch moves an incident to dispatched; by hand, the other legal moves.
         status_choices=[s for s in IncidentStatus if s in INCIDENT_MOVES[incident.status]
                         and s != IncidentStatus.DISPATCHED],
@@ -148,13 +161,18 @@ def command_summary(request: Request, who: Principal = Depends(_commander),
         escalated = ov.escalations(ctx, who, conn=conn)
         open_page = reads.list_incidents(ctx, who, conn=conn, status="new,dispatched,on_scene",
                                              limit=100)
+        warnings = incoming.current_warnings(ctx, who, conn=conn)
     return pages_of(request).render(request, "incidents/_command_summary.html", counts=counts,
                                     escalations=escalated, open_incidents=open_page.items,
-                                    sop=ctx.sop, now=utcnow())
+                                    warnings=warnings, sop=ctx.sop, now=utcnow())
 
 
 @router.get("/konsol/peta/insiden.json")
 def map_data(who: Principal = Depends(page_principal), ctx: Context = Depends(get_ctx)):
     agency = scoped_agency(who, None)
     with ctx.db.transaction(write=False) as conn:
-        return JSONResponse(ov.map_features(ctx, who, conn=conn, agency_code=agency))
+        features = ov.map_features(ctx, who, conn=conn, agency_code=agency)
+        if may_view_command_centre(who):
+            # Warnings received from BMKG that reach PPU, drawn under the incidents.
+            features["features"] = incoming.warning_features(ctx, who, conn=conn) + features["features"]
+    return JSONResponse(features)

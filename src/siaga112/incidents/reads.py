@@ -18,14 +18,16 @@ from siaga112.incidents.schemas import (
     ClassificationRead,
     IncidentPage,
     IncidentRead,
+    LinkedCallRead,
     LocationRead,
     TimelineEntryRead,
 )
-from siaga112.models import assignments, incidents, timeline_entries, users
+from siaga112.models import assignments, calls, incidents, timeline_entries, users
 
 
 def to_read(who: Principal, row: Any, assignment_rows: list[Any],
-             timeline_rows: list[Any] | None = None, *, caller: bool = True) -> IncidentRead:
+             timeline_rows: list[Any] | None = None, *, caller: bool = True,
+             linked_rows: list[Any] | None = None) -> IncidentRead:
     roles = {a.agency_code: a.role for a in assignment_rows}
     show_caller = caller and sees_caller(who, roles)
     confidence = row.classification_confidence
@@ -43,6 +45,9 @@ def to_read(who: Principal, row: Any, assignment_rows: list[Any],
         assignments=[AssignmentRead.model_validate(a, from_attributes=True) for a in assignment_rows],
         attention=row.attention, created_at=row.created_at, updated_at=row.updated_at,
         closed_at=row.closed_at,
+        linked_calls=None if linked_rows is None or not show_caller else [
+            LinkedCallRead(at=c.received_at, phone=c.caller_phone, name=c.caller_name, said=c.note)
+            for c in linked_rows],
         timeline=None if timeline_rows is None else [
             TimelineEntryRead(at=t.at, kind=t.kind, text=t.text, public=t.public,
                               agency_code=t.agency_code, actor=t.username) for t in timeline_rows])
@@ -83,7 +88,14 @@ def get_incident(ctx: Context, who: Principal, incident_id: str, *, conn: Connec
             query = query.where(or_(timeline_entries.c.kind != "note", timeline_entries.c.public,
                                     timeline_entries.c.agency_code == who.agency_code))
         timeline = list(conn.execute(query).all())
-    return to_read(who, row, assignment_rows(conn, [incident_id])[incident_id], timeline)
+    linked = None
+    if with_timeline:
+        linked = list(conn.execute(select(calls.c.received_at, calls.c.caller_phone, calls.c.caller_name,
+                                          calls.c.note)
+                                   .where(calls.c.incident_id == incident_id, calls.c.outcome == "duplicate")
+                                   .order_by(calls.c.received_at)).all())
+    return to_read(who, row, assignment_rows(conn, [incident_id])[incident_id], timeline,
+                   linked_rows=linked)
 
 
 def read_incident(ctx: Context, who: Principal, incident_id: str) -> IncidentRead:

@@ -96,6 +96,15 @@ class CallerRead(BaseModel):
     name: str | None
 
 
+class LinkedCallRead(BaseModel):
+    """A later caller linked to the incident: who called and what they said."""
+
+    at: datetime
+    phone: str | None
+    name: str | None
+    said: str | None
+
+
 class LocationRead(BaseModel):
     lat: float | None
     lon: float | None
@@ -135,6 +144,8 @@ class IncidentRead(BaseModel):
     updated_at: datetime
     closed_at: datetime | None
     timeline: list[TimelineEntryRead] | None = None
+    # Later callers about the same event, with the timeline, for those who see the caller.
+    linked_calls: list[LinkedCallRead] | None = None
 
 
 class IncidentPage(BaseModel):

@@ -71,7 +71,8 @@ def change_status(ctx: Context, who: Principal, incident_id: str, new_status: In
     """Status by hand: staff any legal move; an assigned agency may report on scene or resolved."""
     row = load_visible(ctx, who, incident_id, conn=conn, lock=True)
     own = own_assignment(who, assignment_rows(conn, [incident_id])[incident_id])
-    require_incident_status_change(who, new_status, None if own is None else own.status)
+    require_incident_status_change(who, new_status, None if own is None else own.status,
+                                   None if own is None else own.role)
     set_incident_status(ctx, conn, who, row, new_status, now=utcnow(), note=note)
     audit.record(conn, who, "incident.status_changed", "incident", incident_id,
                  detail={"from": row.status, "to": new_status})

@@ -1,5 +1,5 @@
 """The audit trail and the login attempts that throttling counts."""
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text
 
 from siaga112.db import UTCDateTime, metadata
 
@@ -25,6 +25,14 @@ audit_log = Table(
     Column("detail", Text, nullable=False, default="{}"),
     Column("prev_hash", String(64)),
     Column("hash", String(64)),
+    # NULL: an entry chained before the chain was keyed, hash = plain SHA-256 (still verified).
+    # "hmac-sha256:<key id>": hash and entry_mac are HMACs with the audit key of that id, which
+    # lives outside the database (docs/security.md), so nobody with only database access can
+    # write an entry that verifies.
+    Column("hash_alg", String(32)),
+    # HMAC of the entry's content, written with the row: on PostgreSQL the row is chained later
+    # by the sealer, which must not lend its key to a row an intruder inserted.
+    Column("entry_mac", String(64)),
     Index("ix_audit_log_actor_entry", "actor", "entry"),
     Index("ix_audit_log_action_entry", "action", "entry"),
     Index("ix_audit_log_target_entry", "target_id", "entry"),
@@ -41,4 +49,14 @@ login_attempts = Table(
     Column("success", Boolean, nullable=False),
     Index("ix_login_attempts_username_at", "username", "at"),
     Index("ix_login_attempts_remote_at", "remote", "at"),
+)
+
+# Request allowances per client (security/ratelimit.py): one token bucket per allowance and
+# client address, shared by every process and node.
+rate_limit_buckets = Table(
+    "rate_limit_buckets", metadata,
+    Column("allowance", String(32), primary_key=True),
+    Column("client", String(64), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),
 )

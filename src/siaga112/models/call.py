@@ -1,7 +1,7 @@
 """Calls: every contact with the center, whatever its outcome; most never become incidents."""
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from siaga112.db import UTCDateTime, metadata
+from siaga112.db import FREE_TEXT, UTCDateTime, metadata
 
 CHANNELS = ("call", "sms", "whatsapp", "web", "app", "radio", "walk_in")
 OUTCOMES = ("emergency", "information", "prank", "silent", "misdial", "out_of_area", "duplicate")
@@ -18,7 +18,7 @@ calls = Table(
     Column("outcome", String(16), nullable=False),
     Column("incident_id", String(36), ForeignKey("incidents.id")),
     Column("transferred_to", String(32)),
-    Column("note", Text),
+    Column("note", Text, info=FREE_TEXT),
     Column("taken_by", Integer, ForeignKey("users.id")),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("channel IN ('call','sms','whatsapp','web','app','radio','walk_in')",

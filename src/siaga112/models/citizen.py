@@ -16,7 +16,7 @@ from sqlalchemy import (
                         text,
 )
 
-from siaga112.db import JSONType, UTCDateTime, metadata
+from siaga112.db import FREE_TEXT, PERSONAL, JSONType, UTCDateTime, metadata
 
 REPORT_STATUSES = ("waiting", "verified", "closed")
 
@@ -30,7 +30,7 @@ citizen_reports = Table(
     Column("status", String(16), nullable=False),
     Column("reporter_phone", String(32)),
     Column("reporter_name", Text),
-    Column("text", Text, nullable=False),
+    Column("text", Text, nullable=False, info=FREE_TEXT),
     Column("lat", Float),
     Column("lon", Float),
     Column("accuracy_m", Float),
@@ -40,11 +40,13 @@ citizen_reports = Table(
     Column("blocked", Boolean, nullable=False, default=False),
     Column("incident_id", String(36), ForeignKey("incidents.id")),
     Column("outcome", String(16)),
-    Column("close_note", Text),
+    Column("close_note", Text, info=FREE_TEXT),
     Column("handled_by", Integer, ForeignKey("users.id")),
     Column("received_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
+    # Set when retention removed the reporter's data (privacy/retention.py).
+    Column("anonymised_at", UTCDateTime),
     CheckConstraint("status IN ('waiting','verified','closed')", name="status"),
     CheckConstraint("channel IN ('sms','whatsapp','web')", name="channel"),
     Index("ix_citizen_reports_status_received_at", "status", "received_at"),
@@ -113,8 +115,8 @@ aml_locations = Table(
     Column("method", String(16)),
     Column("valid", Boolean, nullable=False),
     Column("problems", JSONType, nullable=False),
-    # The message with IMSI and IMEI removed.
-    Column("raw", Text, nullable=False),
+    # The message with IMSI and IMEI removed (it still holds the number in the HTTPS form).
+    Column("raw", Text, nullable=False, info=FREE_TEXT),
     Column("call_session_id", String(36)),
     Column("report_id", String(36)),
     Index("ix_aml_locations_phone_received_at", "phone", "received_at"),
@@ -127,7 +129,7 @@ number_blocks = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("phone", String(32), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("reason", Text, nullable=False),
+    Column("reason", Text, nullable=False, info=FREE_TEXT),
     Column("counts", JSONType, nullable=False),
     Column("proposed_at", UTCDateTime, nullable=False),
     Column("proposed_by", Integer, ForeignKey("users.id")),
@@ -136,7 +138,7 @@ number_blocks = Table(
     Column("expires_at", UTCDateTime),
     Column("ended_at", UTCDateTime),
     Column("ended_by", Integer, ForeignKey("users.id")),
-    Column("end_note", Text),
+    Column("end_note", Text, info=FREE_TEXT),
     CheckConstraint("status IN ('proposed','active','released','rejected','expired')", name="status"),
     Index("ix_number_blocks_phone", "phone"),
     # At most one open (proposed or active) block per number, even when two sweeps race.
@@ -152,7 +154,7 @@ number_block_audit = Table(
     Column("action", String(16), nullable=False),
     Column("actor_id", Integer, ForeignKey("users.id")),
     Column("at", UTCDateTime, nullable=False),
-    Column("note", Text),
+    Column("note", Text, info=FREE_TEXT),
 )
 
 # A call or incident handed over to another centre (Balikpapan, Paser, IKN, 110 …), with the
@@ -165,10 +167,12 @@ handovers = Table(
     Column("incident_id", String(36), ForeignKey("incidents.id")),
     Column("report_id", String(36), ForeignKey("citizen_reports.id")),
     Column("call_session_id", String(36), ForeignKey("call_sessions.id")),
-    Column("note", Text),
+    Column("note", Text, info=FREE_TEXT),
     Column("created_by", Integer, ForeignKey("users.id")),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("document", JSONType, nullable=False),
+    # The EIDD document holds the caller's number and name.
+    Column("document", JSONType, nullable=False, info=PERSONAL),
+    Column("anonymised_at", UTCDateTime),
 )
 
 open311_requests = Table(
@@ -208,7 +212,7 @@ notification_outbox = Table(
     Column("recipient", String(32), nullable=False),
     Column("stage", String(16), nullable=False),
     Column("params", JSONType, nullable=False),
-    Column("text", Text, nullable=False),
+    Column("text", Text, nullable=False, info=FREE_TEXT),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("due_at", UTCDateTime, nullable=False),

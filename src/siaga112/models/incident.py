@@ -13,7 +13,7 @@ from sqlalchemy import (
                         Text,
 )
 
-from siaga112.db import JSONType, UTCDateTime, metadata
+from siaga112.db import FREE_TEXT, JSONType, UTCDateTime, metadata
 from siaga112.models.status import IncidentStatus, check_constraint
 
 incidents = Table(
@@ -23,7 +23,7 @@ incidents = Table(
     Column("status", String(16), nullable=False),
     Column("type_code", String(32), ForeignKey("incident_types.code"), nullable=False),
     Column("priority", Integer, nullable=False),
-    Column("description", Text, nullable=False),
+    Column("description", Text, nullable=False, info=FREE_TEXT),
     Column("channel", String(16), nullable=False),
     Column("caller_phone", String(32)),
     Column("caller_name", Text),
@@ -66,7 +66,7 @@ timeline_entries = Table(
     Column("actor_id", Integer, ForeignKey("users.id")),
     Column("agency_code", String(32)),
     Column("kind", String(32), nullable=False),
-    Column("text", Text),
+    Column("text", Text, info=FREE_TEXT),
     Column("public", Boolean, nullable=False, default=False),
     Column("data", JSONType),
     Index("ix_timeline_entries_incident_id_id", "incident_id", "id"),

@@ -68,6 +68,13 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
     return adapters
 
 
+def public_links_unset(settings: Settings) -> bool:
+    """Texts go out but SIAGA112_PUBLIC_BASE_URL was never set: every message links citizens to
+    the server's own loopback address, which no phone can open."""
+    texts_on = settings.notify_callers and bool(build_adapters(settings))
+    return texts_on and "public_base_url" not in settings.model_fields_set
+
+
 def channel_configured(settings: Settings, channel: str) -> bool:
     if channel == "sms":
         return bool(settings.sms_gateway_url)
@@ -120,6 +127,23 @@ def opt_out_ticket(conn: Connection, ticket: str) -> int:
         .values(opted_out_at=utcnow()))
     _cancel_pending(conn, notification_subscriptions.c.ticket == ticket)
     return result.rowcount
+
+
+def enqueue_broadcast(ctx: Context, conn: Connection, *, key: str, phone: str, channel: str, stage: str,
+                      text: str, parameters: list[str], url: str, now: datetime) -> int:
+    """One message outside any ticket's progress (a public alert) through the same outbox, with
+    the same opt-outs, retries and once-only sending; `key` names what it is about."""
+    if not channel_configured(ctx.settings, channel) or is_opted_out(conn, phone):
+        return 0
+    subscribe(conn, ticket=key, phone=phone, channel=channel)
+    sub_id = conn.execute(select(notification_subscriptions.c.id).where(
+        notification_subscriptions.c.ticket == key, notification_subscriptions.c.phone == phone,
+        notification_subscriptions.c.channel == channel)).scalar_one()
+    stmt = _INSERT_IGNORE[conn.dialect.name](notification_outbox).values(
+        subscription_id=sub_id, dedupe_key=f"{sub_id}:{stage}", channel=channel, recipient=phone,
+        stage=stage, params={"ticket": key, "url": url, "agency": None, "parameters": parameters},
+        text=text, status="pending", attempts=0, due_at=now, created_at=now).on_conflict_do_nothing()
+    return len(conn.execute(stmt.returning(notification_outbox.c.id)).all())
 
 
 def tracking_url(settings: Settings, ticket: str) -> str:

@@ -1,16 +1,18 @@
-"""Open311 GeoReport v2 endpoints (JSON format) under /open311/v2.
+"""Open311 GeoReport v2 endpoints under /open311/v2, in XML (the GeoReport default) and JSON.
 
-Errors follow the GeoReport convention: HTTP 400/403/404 with `[{"code": …, "description": …}]`,
-the description naming the field.
+Errors follow the GeoReport convention: HTTP 400/403/404 with `[{"code": …, "description": …}]`
+(`<errors><error><code/><description/></error></errors>` in XML), the description naming the field.
 """
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl
+from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from siaga112.auth.service import principal_for_token
 from siaga112.context import Context
@@ -23,34 +25,71 @@ from siaga112.security.ratelimit import Allowance, throttle
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 
 
-def _error(exc: Open311Error) -> JSONResponse:
-    return JSONResponse([{"code": exc.status, "description": exc.description}], status_code=exc.status)
+FORMATS = ("json", "xml")
+# GeoReport v2's XML: a list is its root element holding one element per item.
+XML_NAMES = {"services": ("services", "service"), "definition": (None, "service_definition"),
+             "requests": ("service_requests", "request"), "errors": ("errors", "error")}
 
 
-def _json_only(fmt: str) -> None:
-    if fmt != "json":
-        raise Open311Error(400, "only the json format is offered")
+def _xml_value(parent: ET.Element, name: str, value: Any) -> None:
+    child = ET.SubElement(parent, name)
+    if isinstance(value, bool):
+        child.text = "true" if value else "false"
+    elif isinstance(value, list):
+        if name == "attributes":
+            return  # no service here has attributes
+        child.text = ", ".join(str(v) for v in value)
+    elif value is not None:
+        child.text = str(value)
+
+
+def _answer(fmt: str, data: Any, kind: str, status_code: int = 200) -> Response:
+    """The same data as JSON or as GeoReport XML."""
+    if fmt != "xml":
+        return JSONResponse(data, status_code=status_code)
+    root_name, item_name = XML_NAMES[kind]
+    items = data if isinstance(data, list) else [data]
+    root = ET.Element(root_name) if root_name else None
+    for item in items:
+        element = ET.SubElement(root, item_name) if root is not None else ET.Element(item_name)
+        for key, value in item.items():
+            _xml_value(element, key, value)
+        if root is None:
+            root = element
+    body = ET.tostring(root if root is not None else ET.Element(root_name or item_name), encoding="utf-8",
+                       xml_declaration=True)
+    return Response(body, status_code=status_code, media_type="application/xml; charset=utf-8")
+
+
+def _error(exc: Open311Error, fmt: str = "json") -> Response:
+    return _answer(fmt if fmt in FORMATS else "json", [{"code": exc.status, "description": exc.description}],
+                   "errors", exc.status)
+
+
+def _known_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise Open311Error(400, "the format is xml or json")
 
 
 @router.get("/services.{fmt}")
 def list_services(fmt: str, ctx: Context = Depends(get_ctx)):
     try:
-        _json_only(fmt)
+        _known_format(fmt)
     except Open311Error as exc:
-        return _error(exc)
-    return [{"service_code": s.code, "service_name": s.name, "description": s.description,
-             "metadata": False, "type": "realtime", "keywords": s.keywords, "group": s.group}
-            for s in service.services(ctx)]
+        return _error(exc, fmt)
+    return _answer(fmt, [{"service_code": s.code, "service_name": s.name, "description": s.description,
+                          "metadata": False, "type": "realtime", "keywords": s.keywords, "group": s.group}
+                         for s in service.services(ctx)], "services")
 
 
 @router.get("/services/{code}.{fmt}")
 def service_definition(code: str, fmt: str, ctx: Context = Depends(get_ctx)):
     try:
-        _json_only(fmt)
+        _known_format(fmt)
         found = service.service_by_code(ctx, code)
     except Open311Error as exc:
-        return _error(exc)
-    return {"service_code": found.code, "attributes": []}
+        return _error(exc, fmt)
+    return _answer(fmt, {"service_code": found.code, "attributes": []}, "definition")
 
 
 @router.post("/requests.{fmt}")
@@ -58,7 +97,7 @@ async def create_request(fmt: str, request: Request, ctx: Context = Depends(get_
     """Form-encoded (as GeoReport v2 specifies) or JSON; `api_key` is an integration's API token."""
     raw = await request.body()
     try:
-        _json_only(fmt)
+        _known_format(fmt)
         if request.headers.get("content-type", "").startswith("application/json"):
             fields = service.parse_request(raw)
         else:
@@ -79,8 +118,8 @@ async def create_request(fmt: str, request: Request, ctx: Context = Depends(get_
 
         created = await run_in_threadpool(act)
     except Open311Error as exc:
-        return _error(exc)
-    return JSONResponse([created], status_code=201)
+        return _error(exc, fmt)
+    return _answer(fmt, [created], "requests", 201)
 
 
 def _date(value: str | None, name: str) -> datetime | None:
@@ -109,27 +148,28 @@ def list_requests(request: Request, fmt: str, service_request_id: str | None = N
     """Public service requests, newest first, paged (`page`, `page_size`), coordinates rounded."""
     throttle(request, PUBLIC_READS)
     try:
-        _json_only(fmt)
+        _known_format(fmt)
         if status not in (None, "open", "closed"):
             raise Open311Error(400, "status is open or closed")
         start, end = _date(start_date, "start_date"), _date(end_date, "end_date")
     except Open311Error as exc:
-        return _error(exc)
+        return _error(exc, fmt)
     ids = [i.strip().upper() for i in service_request_id.split(",")] if service_request_id else None
     with ctx.db.transaction(write=False) as conn:
-        return service.find_requests(ctx, conn=conn, ids=ids, service_code=service_code, status=status,
-                                     start=start, end=end, page=page, page_size=page_size)
+        found = service.find_requests(ctx, conn=conn, ids=ids, service_code=service_code, status=status,
+                                      start=start, end=end, page=page, page_size=page_size)
+    return _answer(fmt, found, "requests")
 
 
 @router.get("/requests/{request_id}.{fmt}")
 def get_request(request: Request, request_id: str, fmt: str, ctx: Context = Depends(get_ctx)):
     throttle(request, PUBLIC_READS)
     try:
-        _json_only(fmt)
+        _known_format(fmt)
     except Open311Error as exc:
-        return _error(exc)
+        return _error(exc, fmt)
     with ctx.db.transaction(write=False) as conn:
         found = service.find_requests(ctx, conn=conn, ids=[request_id.upper()])
     if not found:
-        return _error(Open311Error(404, "service_request_id not found"))
-    return found
+        return _error(Open311Error(404, "service_request_id not found"), fmt)
+    return _answer(fmt, found, "requests")

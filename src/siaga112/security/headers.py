@@ -37,7 +37,7 @@ DOCS_PATHS = ("/docs", "/redoc")
 # the path is the only key to a report.
 PUBLIC_CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; "
               "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-PUBLIC_PATHS = ("/lacak", "/lapor", "/api/v1/public")
+PUBLIC_PATHS = ("/lacak", "/lapor", "/api/v1/public", "/peringatan")
 CONSOLE_PATHS = ("/konsol",)
 
 _COMMON = {

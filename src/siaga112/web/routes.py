@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -52,10 +53,16 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
     except Unauthorized:
         who = None
     except LoginLocked as exc:
-        minutes = max(1, round(exc.retry_after / 60))
-        return pages.render(request, "login.html", status_code=429, next=_safe_next(next),
-                            error=pages.gettext(request, "Terlalu banyak percobaan gagal; coba lagi "
-                                                "dalam beberapa menit.") + f" ({minutes} min)")
+        # The first waits are seconds long (they double with each failure): say so, not "minutes".
+        if exc.retry_after < 90:
+            error = pages.gettext(request, "Terlalu banyak percobaan gagal; coba lagi dalam {detik} "
+                                  "detik.").format(detik=max(1, math.ceil(exc.retry_after)))
+        else:
+            minutes = max(1, round(exc.retry_after / 60))
+            error = pages.gettext(request, "Terlalu banyak percobaan gagal; coba lagi dalam "
+                                  "beberapa menit.") + f" ({minutes} min)"
+        return pages.render(request, "login.html", status_code=429, next=_safe_next(next), error=error,
+                            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
     # Machine accounts have no console.
     if who is not None and not may_use_consoles(who):
         who = None

@@ -32,7 +32,7 @@ LANG_COOKIE = "siaga112_lang"
 LIVE_EVENTS = " ".join(e.value for e in EventName if e is not EventName.AUTH_REVOKED)
 # Each domain keeps its screens next to its code (ARCHITECTURE.md); "calls/new_call.html" is
 # src/siaga112/calls/templates/new_call.html, and the citizens' pages extend "public/base.html".
-DOMAINS = ("calls", "dispatch", "incidents", "admin", "public", "units")
+DOMAINS = ("calls", "dispatch", "incidents", "admin", "public", "units", "alerts", "reports", "shifts")
 
 
 # Status codes as people read them; English comes from the catalogue like every other string.

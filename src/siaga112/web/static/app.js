@@ -29,7 +29,11 @@
     if (xhr.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); return; }
     toast(text, true);
   });
-  document.addEventListener("htmx:sendError", () => toast("Server tidak menjawab / server not reachable", true));
+  document.addEventListener("htmx:sendError", () => {
+    checkConnection();
+    // Offline, the banner already says so; a toast per failed lookup would only bury it.
+    if (!body.dataset.offline) toast("Server tidak menjawab / server not reachable", true);
+  });
   document.body.addEventListener("siaga-toast", ev => toast(ev.detail.value || ev.detail.message || "", false));
 
   // ---- keyboard shortcuts: <button data-key="Alt+KeyP"> --------------------------------
@@ -43,12 +47,90 @@
   }
   document.addEventListener("keydown", ev => {
     const combo = comboOf(ev);
-    const target = Array.from(document.querySelectorAll("[data-key]")).find(el =>
-      el.dataset.key.split(" ").includes(combo) && !el.disabled && el.offsetParent !== null);
-    if (!target) return;
+    const matching = Array.from(document.querySelectorAll("[data-key]")).filter(el =>
+      el.dataset.key.split(" ").includes(combo) && el.offsetParent !== null);
+    const target = matching.find(el => !el.disabled);
+    if (!target) {
+      // A key is never swallowed without a word: say why nothing happened.
+      const busy = matching.find(el => el.dataset.busy);
+      if (busy) { ev.preventDefault(); toast(busy.dataset.busy, false); }
+      return;
+    }
     ev.preventDefault();
     if (target.matches("input, select, textarea")) { target.focus(); if (target.select) target.select(); }
     else target.click();
+  });
+
+  // ---- irreversible steps: no stray click, always a question -----------------------------------
+  // Buttons marked data-irreversible (complete, decline, out of service, incident status) sit
+  // apart, ignore a pointer click within half a second of their region being redrawn (a click
+  // meant for the button that was there), and ask first (htmx:confirm below).
+  const GUARD_MS = 500;
+  // When each region last changed: the pane a swap landed in (a refreshed queue shifts the unit
+  // board below it; a refreshed panel moves its own buttons), or the confirmation dialog.
+  const changedAt = new WeakMap();
+  function regionOf(el) { return el.closest("#confirm-dialog") || el.closest(".pane") || body; }
+  function layoutChanged(el) {
+    const region = regionOf(el);
+    changedAt.set(region, performance.now());
+    region.dataset.guarded = "1";
+    clearTimeout(region._guardTimer);
+    region._guardTimer = setTimeout(() => { delete region.dataset.guarded; }, GUARD_MS);
+  }
+  function tooSoon(el) { return performance.now() - (changedAt.get(regionOf(el)) || -1e9) < GUARD_MS; }
+  document.addEventListener("htmx:afterSwap", ev => { if (ev.target && ev.target.closest) layoutChanged(ev.target); });
+  document.addEventListener("click", ev => {
+    const btn = ev.target.closest && ev.target.closest("button");
+    // detail 0: a click made by a shortcut key, not a pointer landing on a moved layout.
+    if (!btn || ev.detail === 0 || !tooSoon(btn)) return;
+    if (!btn.hasAttribute("data-irreversible") && !btn.closest("#confirm-dialog")) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    const dialog = document.getElementById("confirm-dialog");
+    if (dialog) toast(dialog.dataset.tooFast, true);
+  }, true);
+
+  function askConfirm(form) {
+    const dialog = document.getElementById("confirm-dialog");
+    if (!dialog || !dialog.showModal) return Promise.resolve(window.confirm(form.dataset.confirm));
+    const reasonName = form.dataset.confirmReason;
+    const reasonBox = document.getElementById("confirm-reason-box"), reason = document.getElementById("confirm-reason");
+    document.getElementById("confirm-question").textContent = form.dataset.confirm;
+    document.getElementById("confirm-reason-label").textContent = form.dataset.confirmReasonLabel || "";
+    reasonBox.hidden = !reasonName;
+    reason.value = "";
+    reason.classList.remove("invalid");
+    dialog.returnValue = "";
+    dialog.showModal();
+    layoutChanged(dialog);
+    (reasonName ? reason : document.getElementById("confirm-cancel")).focus();
+    return new Promise(resolve => {
+      dialog.addEventListener("close", () => {
+        if (dialog.returnValue !== "ok") return resolve(false);
+        if (reasonName) {
+          const input = form.querySelector(`[name="${reasonName}"]`);
+          if (input) input.value = reason.value.trim();
+        }
+        resolve(true);
+      }, { once: true });
+    });
+  }
+  document.addEventListener("click", ev => {
+    // A required reason: the dialog stays open until one is written.
+    if (!ev.target.closest || !ev.target.closest("#confirm-ok")) return;
+    const box = document.getElementById("confirm-reason-box"), reason = document.getElementById("confirm-reason");
+    if (!box.hidden && reason.value.trim().length < 3) {
+      ev.preventDefault();
+      reason.classList.add("invalid");
+      reason.focus();
+      toast(document.getElementById("confirm-dialog").dataset.reasonMissing, true);
+    }
+  });
+  document.addEventListener("htmx:confirm", ev => {
+    const form = ev.detail.elt && ev.detail.elt.closest ? ev.detail.elt.closest("[data-confirm]") : null;
+    if (!form) return;
+    ev.preventDefault();
+    askConfirm(form).then(ok => { if (ok) ev.detail.issueRequest(true); });
   });
 
   // ---- countdowns to deadlines: <span data-due="ISO"> ------------------------------------
@@ -110,7 +192,7 @@
     const dot = document.querySelector(".live-dot");
     const source = new EventSource("/api/v1/events");
     source.onopen = () => { if (dot) dot.classList.add("on"); body.dataset.liveState = "open"; };
-    source.onerror = () => { if (dot) dot.classList.remove("on"); body.dataset.liveState = "retrying"; };
+    source.onerror = () => { if (dot) dot.classList.remove("on"); body.dataset.liveState = "retrying"; checkConnection(); };
     (body.dataset.liveEvents || "").split(" ").filter(Boolean).forEach(name => source.addEventListener(name, ev => {
       let data = {};
       try { data = JSON.parse(ev.data); } catch (e) { /* keep going */ }
@@ -170,6 +252,8 @@
         if (!geo) return;
         if (markers) markers.remove();
         markers = L.geoJSON(geo, {
+          // A warning received from BMKG: its area, dashed, under the incidents.
+          style: f => f.properties.kind === "warning" ? { color: "#7b1fa2", weight: 2, dashArray: "6 4", fillOpacity: 0.08 } : {},
           pointToLayer: (f, latlng) => L.circleMarker(latlng, {
             radius: f.properties.kind === "unit" ? 6 : 9, weight: 2, color: f.properties.kind === "unit" ? "#0b5cad" : "#fff",
             fillColor: f.properties.kind === "unit" ? "#7fb2e5" : (PRIO_COLOURS[f.properties.priority] || "#555"), fillOpacity: 0.95,
@@ -177,6 +261,7 @@
           onEachFeature: (f, l) => l.bindPopup(() => popupFor(f.properties)),
         }).addTo(map);
         el.dataset.markerCount = String(geo.features.length);
+        el.dataset.warningCount = String(geo.features.filter(f => f.properties.kind === "warning").length);
         // Tests and screen readers read what the map shows from these attributes.
         el.dataset.markerTickets = geo.features.map(f => f.properties.ticket || "").join(" ");
         el.dataset.markerStates = geo.features.filter(f => f.properties.ticket).map(f => f.properties.ticket + ":" + f.properties.status).join(" ");
@@ -327,11 +412,177 @@
     if (r) takeReport(r.dataset.takeReport);
   });
 
+  // ---- a save is never dropped: queued while the form's lookups run, and said so -------------
+  // History, type suggestion, place search and duplicates run as the call-taker types; a
+  // Ctrl+Enter in the middle waits for them (at most LOOKUP_WAIT_MS) and then saves what is typed.
+  const LOOKUP_WAIT_MS = 1500;
+  const lookups = new Set();
+  function lookupsRunning() {
+    lookups.forEach(x => { if (x.readyState === 0 || x.readyState === 4) lookups.delete(x); });
+    return lookups.size > 0;
+  }
+  document.addEventListener("htmx:beforeRequest", ev => {
+    const elt = ev.detail.elt;
+    if (elt && elt.id !== "call-form" && elt.closest && elt.closest("#call-form")) lookups.add(ev.detail.xhr);
+  });
+  document.addEventListener("htmx:afterRequest", ev => lookups.delete(ev.detail.xhr));
+
+  // ---- connection: a banner within seconds, stale data marked, actions visibly pending -------
+  const PROBE_OFFLINE_MS = 1000, PROBE_ONLINE_MS = 15000, PROBE_TIMEOUT_MS = 1500;
+  let probeTimer = null, probing = false;
+  function setOffline(offline) {
+    const banner = document.getElementById("offline-banner");
+    const was = !!body.dataset.offline;
+    if (offline && !was) {
+      body.dataset.offline = "1";
+      if (banner) {
+        const since = banner.querySelector("[data-offline-since]");
+        if (since) since.textContent = "(" + banner.dataset.sinceLabel + " " + clockFmt.format(new Date()) + " WITA)";
+        banner.hidden = false;
+      }
+    } else if (!offline && was) {
+      delete body.dataset.offline;
+      if (banner) banner.hidden = true;
+      flushOutbox();
+      refreshSoon();
+    }
+    clearTimeout(probeTimer);
+    probeTimer = setTimeout(checkConnection, offline ? PROBE_OFFLINE_MS : PROBE_ONLINE_MS);
+  }
+  function checkConnection() {
+    if (probing || !document.getElementById("offline-banner")) return;
+    probing = true;
+    const ctl = window.AbortController ? new AbortController() : null;
+    const timer = setTimeout(() => ctl && ctl.abort(), PROBE_TIMEOUT_MS);
+    fetch("/healthz", { cache: "no-store", credentials: "same-origin", signal: ctl ? ctl.signal : undefined })
+      .then(r => setOffline(!r.ok), () => setOffline(true))
+      .finally(() => { clearTimeout(timer); probing = false; });
+  }
+  window.addEventListener("offline", () => setOffline(true));
+  window.addEventListener("online", checkConnection);
+  // Offline, an action cannot reach the server: it is refused on the spot rather than left to
+  // look sent. New incidents are the exception: they wait in the outbox below.
+  document.addEventListener("htmx:beforeRequest", ev => {
+    if (!body.dataset.offline || ev.detail.elt.id === "call-form") return;
+    const verb = (ev.detail.requestConfig && ev.detail.requestConfig.verb) || "get";
+    if (verb !== "get") {
+      ev.preventDefault();
+      const banner = document.getElementById("offline-banner");
+      toast(banner ? banner.textContent.trim().replace(/\s+/g, " ") : "offline", true);
+    }
+  });
+
+  // ---- the outbox: incidents saved while offline wait in IndexedDB with their form key ---------
+  // The key is the form's idempotency key, so a save whose answer was lost and is sent again,
+  // or sent from two tabs, is still one incident.
+  const OUTBOX_DB = "siaga112", OUTBOX = "outbox";
+  let outboxDb = null;
+  function openOutbox() {
+    if (!outboxDb) outboxDb = new Promise((resolve, reject) => {
+      if (!window.indexedDB) return reject(new Error("no IndexedDB"));
+      const req = indexedDB.open(OUTBOX_DB, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore(OUTBOX, { keyPath: "form_key" });
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    return outboxDb;
+  }
+  function outboxDo(mode, fn) {
+    return openOutbox().then(db => new Promise((resolve, reject) => {
+      const tx = db.transaction(OUTBOX, mode);
+      const result = fn(tx.objectStore(OUTBOX));
+      tx.oncomplete = () => resolve(result && "result" in result ? result.result : undefined);
+      tx.onerror = () => reject(tx.error);
+    }));
+  }
+  function showOutbox() {
+    const box = document.getElementById("outbox");
+    if (!box) return Promise.resolve();
+    return outboxDo("readonly", store => store.count()).then(n => {
+      document.getElementById("outbox-count").textContent = String(n);
+      box.hidden = n === 0;
+      body.dataset.outbox = String(n);
+    });
+  }
+  function formFields(form) {
+    const fields = {};
+    new FormData(form).forEach((value, name) => { fields[name] = String(value); });
+    return fields;
+  }
+  function keepInOutbox(fields) {
+    const box = document.getElementById("outbox");
+    return outboxDo("readwrite", store => store.put({ form_key: fields.form_key, fields: fields, saved_at: Date.now() }))
+      .then(() => {
+        const key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+        clearCall(false, key);
+        if (box) toast(box.dataset.stored, false);
+        return showOutbox();
+      });
+  }
+  let flushing = false;
+  function flushOutbox() {
+    const box = document.getElementById("outbox");
+    if (!box || flushing || body.dataset.offline) return;
+    flushing = true;
+    outboxDo("readonly", store => store.getAll()).then(items => items.reduce((chain, item) => chain.then(() =>
+      fetch("/konsol/panggilan/insiden", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": body.dataset.csrf || "", "HX-Request": "true" },
+        body: new URLSearchParams(item.fields).toString(),
+      }).then(r => {
+        if (r.ok || (r.status >= 400 && r.status < 500 && r.status !== 401 && r.status !== 408 && r.status !== 429)) {
+          // Sent (201, or 200 for a key already used) or refused for good: out of the outbox.
+          let ticket = "";
+          try { ticket = JSON.parse(r.headers.get("HX-Trigger") || "{}")["call-saved"].ticket || ""; } catch (e) { /* none */ }
+          toast(r.ok ? box.dataset.sent + (ticket ? ": " + ticket : "") : box.dataset.refused + ": " + (item.fields.description || "").slice(0, 60), !r.ok);
+          return outboxDo("readwrite", store => store.delete(item.form_key));
+        }
+        throw new Error("retry later");
+      })
+    ), Promise.resolve()))
+      .catch(() => { /* still offline or the server is failing: kept, tried at the next reconnect */ })
+      .finally(() => { flushing = false; showOutbox(); });
+  }
+
+  // One gate before the new-call form is sent: wait for lookups, keep it when offline.
+  document.addEventListener("htmx:confirm", ev => {
+    const form = ev.detail.elt;
+    if (!form || form.id !== "call-form") return;
+    ev.preventDefault();
+    const queued = document.getElementById("save-queued");
+    const started = performance.now();
+    function go() {
+      if (lookupsRunning() && performance.now() - started < LOOKUP_WAIT_MS) { setTimeout(go, 40); return; }
+      if (queued) queued.hidden = true;
+      if (body.dataset.offline) { keepInOutbox(formFields(form)); return; }
+      pendingSave = formFields(form);
+      ev.detail.issueRequest(true);
+    }
+    if (lookupsRunning() && queued) queued.hidden = false;
+    go();
+  });
+  // A save that left but got no answer (the network went mid-request) waits in the outbox too.
+  let pendingSave = null;
+  document.addEventListener("htmx:sendError", ev => {
+    if (ev.detail.elt && ev.detail.elt.id === "call-form" && pendingSave) {
+      setOffline(true);
+      keepInOutbox(pendingSave);
+      pendingSave = null;
+    }
+  });
+  document.addEventListener("htmx:afterRequest", ev => {
+    if (ev.detail.elt && ev.detail.elt.id === "call-form" && ev.detail.successful !== undefined && !ev.detail.failed) pendingSave = null;
+  });
+
   let started = false;
   function init() {
     if (started) return;
     started = true;
     setupMaps(); startLive();
+    if (document.getElementById("offline-banner")) {
+      if (navigator.onLine === false) setOffline(true); else checkConnection();
+    }
+    if (document.getElementById("outbox")) showOutbox().then(flushOutbox, () => {});
     const focus = document.querySelector("[data-autofocus]");
     if (focus && document.activeElement === body) focus.focus();
   }

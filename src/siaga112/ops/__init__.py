@@ -1,0 +1,1 @@
+"""Operations: answers while the database misbehaves, readiness, slow clients."""

@@ -1,0 +1,1 @@
+"""Reports: KPIs from the recorded timestamps, exports, the monthly report, the dashboard."""
