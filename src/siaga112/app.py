@@ -27,6 +27,7 @@ from siaga112.calls.routes import router as calls_router
 from siaga112.config import Settings
 from siaga112.context import Context
 from siaga112.db import DatabaseFailure
+from siaga112.deps import client_address
 from siaga112.dispatch.pages import router as dispatch_pages
 from siaga112.dispatch.routes import router as dispatch_router
 from siaga112.errors import DomainError
@@ -53,6 +54,7 @@ from siaga112.reference.routes import router as reference_router
 from siaga112.reports.pages import router as report_pages
 from siaga112.reports.routes import router as reports_router
 from siaga112.security.headers import RejectNul, SecurityHeaders
+from siaga112.security.scrape import may_scrape
 from siaga112.shifts.routes import router as shifts_router
 from siaga112.telephony.routes import router as telephony_router
 from siaga112.units.routes import recommendations_router
@@ -185,7 +187,11 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         return JSONResponse({"status": "ready", "database": ctx.db.dialect})
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> PlainTextResponse:
+    def metrics(request: Request) -> Response:
+        if not may_scrape(ctx.settings, client_address(request), request.headers.get("authorization")):
+            # The same answer whether a token was wrong or missing; nothing about the counters.
+            return JSONResponse({"detail": "metrics need the metrics token or an allowed address"},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
         sample_queue_depths(ctx)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -112,6 +112,16 @@ class Settings(BaseSettings):
     # Public pages and API: requests per minute per client, and unknown tickets per 10 minutes.
     public_rate_per_minute: int = Field(default=30, ge=1)
     public_misses_per_10_minutes: int = Field(default=10, ge=1)
+    # /metrics counts cases by type (VIOLENCE-WC among them): it answers a request carrying
+    # `Authorization: Bearer <metrics_token>`, or one from an address in `metrics_allow`
+    # (comma-separated addresses or networks, e.g. "10.0.0.5,192.168.10.0/24"); nobody else.
+    metrics_token: str | None = None
+    metrics_allow: str = ""
+    # Open event streams one token (or one user's console sessions) may hold in a process.
+    max_streams_per_token: int = Field(default=10, ge=1)
+    # Open311 GET: at most this many requests per page; coordinates rounded to this many decimals.
+    open311_page_size: int = Field(default=50, ge=1, le=200)
+    open311_coordinate_decimals: int = Field(default=3, ge=0, le=6)
 
     # Login throttling, counted in the database so every process and node agrees
     # (docs/security.md). Failures from one address against one username are free up to

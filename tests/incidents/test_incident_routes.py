@@ -328,10 +328,11 @@ def test_integration_client_sees_only_what_it_created(actors, incident_body):
     assert actors["telephony"].get(f"{API}/incidents/{other['id']}").status_code == 404
 
 
-def test_health_and_metrics(client, actors, incident_body):
+def test_health_and_metrics(client, actors, incident_body, ctx):
     assert client.get("/healthz").json()["status"] == "ok"
     create(actors["call_taker"], incident_body())
-    text = client.get("/metrics").text
+    ctx.settings.metrics_token = "metrik-uji"
+    text = client.get("/metrics", headers={"Authorization": "Bearer metrik-uji"}).text
     assert 'siaga112_incidents_created_total{channel="call",type_code="FIRE-BLDG"}' in text
     assert "+62" not in text and "081234567890" not in text
 

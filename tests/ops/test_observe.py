@@ -40,10 +40,14 @@ def test_a_database_failure_is_logged_once_with_the_request_id(actors, ctx, caps
     assert "Budi" not in json.dumps(lines)  # the caller's name never reaches the log
 
 
-def test_metrics_show_latency_by_route_errors_and_queue_depths(actors, client, incident_body):
+SCRAPER = {"Authorization": "Bearer metrik-uji"}
+
+
+def test_metrics_show_latency_by_route_errors_and_queue_depths(actors, client, incident_body, ctx):
+    ctx.settings.metrics_token = "metrik-uji"
     created = actors["call_taker"].post(f"{API}/incidents", json=incident_body()).json()
     client.get(f"/lacak/{created['ticket']}")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=SCRAPER).text
     assert 'siaga112_request_duration_seconds_count{method="POST",route="/api/v1/incidents",status="2xx"}' in text
     assert 'route="/lacak/{ticket}"' in text
     assert created["ticket"] not in text
@@ -53,12 +57,13 @@ def test_metrics_show_latency_by_route_errors_and_queue_depths(actors, client, i
     assert "siaga112_event_streams " in text
 
 
-def test_the_grafana_dashboard_reads_metrics_the_server_exports(actors, client, incident_body):
+def test_the_grafana_dashboard_reads_metrics_the_server_exports(actors, client, incident_body, ctx):
     import re
     from pathlib import Path
 
+    ctx.settings.metrics_token = "metrik-uji"
     actors["call_taker"].post(f"{API}/incidents", json=incident_body())
-    exported = client.get("/metrics").text
+    exported = client.get("/metrics", headers=SCRAPER).text
     dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text())
     used = {name for panel in dashboard["panels"] for target in panel["targets"]
             for name in re.findall(r"siaga112_[a-z_]+", target["expr"])}

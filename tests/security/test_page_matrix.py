@@ -67,7 +67,9 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/peta/batas.geojson"): [("get", same(200))],  # public boundaries, no personal data
     ("GET", "/healthz"): [("get", same(200))],
     ("GET", "/readyz"): [("get", same(200))],
-    ("GET", "/metrics"): [("get", same(200))],  # counts by type and outcome only
+    # Counts by type and outcome only, but not for the internet: the metrics token or a
+    # configured address (tests/security/test_public_surfaces.py), never a user's token.
+    ("GET", "/metrics"): [("get", same(401))],
     ("GET", "/openapi.json"): [("get", same(200))],
     ("GET", "/docs"): [("get", same(200))],
     ("GET", "/docs/oauth2-redirect"): [("get", same(200))],
@@ -92,7 +94,7 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/konsol/dinas/unit"): [("get", AGENCY)],
     # A DAMKAR unit: another agency does not see it; a viewer never moves it.
     ("POST", "/konsol/dinas/unit/{unit_id}/status"): [
-        ("unit_status", page(403, damkar=200, pln=404, dlh=404))],  # a viewer: refused by role first
+        ("unit_status", page(403, damkar=200, pln=404, dlh=404))],  # viewers never: 403
     # One incident's panel and its actions: the same answers as the API's.
     ("GET", "/konsol/insiden/{incident_id}"): [("get", SEES_FIRE)],
     ("POST", "/konsol/insiden/{incident_id}/{action}"): [

@@ -51,7 +51,8 @@ def test_rejected_personal_data_is_not_echoed_in_errors(actors, incident_body):
                                                               ("body", "caller", "name")}
 
 
-def test_a_whole_incident_leaves_no_caller_data_in_logs_or_metrics(actors, incident_body, caplog, capfd, app):
+def test_a_whole_incident_leaves_no_caller_data_in_logs_or_metrics(actors, incident_body, caplog, capfd, app,
+                                                                   ctx):
     caplog.set_level(logging.DEBUG)
     call_taker, damkar = actors["call_taker"], actors["damkar"]
     inc = create(call_taker, incident_body())
@@ -71,7 +72,9 @@ def test_a_whole_incident_leaves_no_caller_data_in_logs_or_metrics(actors, incid
     # Failures too: a bad number, an unknown incident, a stale transition.
     assert call_taker.get(f"{API}/callers/0812-bukan").status_code == 422
     assert call_taker.post(f"{API}/incidents/{iid}/status", json={"status": "closed"}).status_code == 409
-    metrics = actors["admin"].client.get("/metrics").text
+    ctx.settings.metrics_token = "metrik-uji"
+    metrics = actors["admin"].client.get("/metrics", headers={"Authorization": "Bearer metrik-uji"}).text
+    assert "siaga112_incidents_created_total" in metrics
     out, err = capfd.readouterr()
     logged = caplog.text + out + err
     for secret in ("81234567890", "81299990001", "81377770002", "Budi", "Iseng"):

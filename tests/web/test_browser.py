@@ -133,3 +133,24 @@ def test_answered_call_pops_up_on_the_call_takers_screen(screen, live_server):
     assert ct.page.evaluate("document.activeElement.id") == "description"
     ct.shot("screen-pop")
     assert not ct.errors
+
+
+def test_the_call_taker_chooses_whether_the_caller_gets_texts(screen, ctx):
+    """A sensitive case (domestic violence) is silent unless the call-taker chooses on the call."""
+    from sqlalchemy import select
+
+    from siaga112.models import incidents
+
+    ct = screen("call_taker")
+    p = ct.page
+    choice = p.locator("#notify_caller")
+    expect(choice).to_be_visible()
+    assert "kecuali jenis sensitif" in choice.inner_text()
+    p.select_option("#notify_caller", "true")
+    ticket = _new_call(ct, phone="081234500077", description="istri dipukul suami di rumah",
+                       desa="petung")
+    with ctx.db.transaction(write=False) as conn:
+        chosen = conn.execute(select(incidents.c.notify_caller)
+                              .where(incidents.c.ticket == ticket)).scalar_one()
+    assert chosen is True
+    assert not ct.errors, ct.errors

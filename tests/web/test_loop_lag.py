@@ -85,7 +85,8 @@ def _create_users(base_url: str, count: int, failures: list[str]) -> None:
 
 
 def _lag_histogram(base_url: str) -> dict[float, float]:
-    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    text = httpx.get(f"{base_url}/metrics", timeout=10,
+                     headers={"Authorization": "Bearer metrik-uji"}).text
     return {float(le): float(count) for le, count in LAG_BUCKETS.findall(text)}
 
 
@@ -93,7 +94,8 @@ def test_console_writes_and_password_hashing_leave_the_loop_free(database_url, t
     # Ahead of the rest of the machine: what is measured is the loop's own work, not how busy
     # the other tests (or other people's processes) keep the two cores.
     server, base = start_server(database_url, tmp_path, high_priority=True,
-                                env={"SIAGA112_LOOP_LAG_PROBE_SECONDS": str(PROBE_SECONDS)})
+                                env={"SIAGA112_LOOP_LAG_PROBE_SECONDS": str(PROBE_SECONDS),
+                                     "SIAGA112_METRICS_TOKEN": "metrik-uji"})
     control = subprocess.Popen([sys.executable, "-c", CONTROL_LOOP], stdout=subprocess.PIPE, text=True,
                                preexec_fn=raise_priority)
     try:

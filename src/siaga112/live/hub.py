@@ -228,5 +228,12 @@ class LiveHub:
         with self.ctx.db.transaction(write=False) as conn:
             return [LiveEvent.from_row(r) for r in conn.execute(query)]
 
+    def streams_of(self, who: Principal) -> int:
+        """Open streams held by the same token (or, for console sessions, the same user)."""
+        if who.token_id is not None:
+            return sum(1 for s in self.subscriptions if s.who.token_id == who.token_id)
+        return sum(1 for s in self.subscriptions
+                   if s.who.token_id is None and s.who.user_id == who.user_id)
+
     def unsubscribe(self, sub: Subscription) -> None:
         self.subscriptions.discard(sub)

@@ -13,7 +13,7 @@ from siaga112.auth.principal import Principal
 from siaga112.auth.service import principal_for_token
 from siaga112.auth.sessions import SESSION_COOKIE
 from siaga112.deps import current_principal, lookup_session
-from siaga112.errors import InvalidField, Unauthorized
+from siaga112.errors import InvalidField, TooManyRequests, Unauthorized
 from siaga112.live.hub import LiveHub
 from siaga112.metrics import EVENT_STREAMS
 
@@ -37,8 +37,12 @@ async def events(request: Request, who: Principal = Depends(current_principal),
     """Live events; a reconnecting client sends Last-Event-ID and gets every event it missed."""
     hub: LiveHub = request.app.state.hub
     start = _parse_last_id(last_event_id if last_event_id is not None else after)
-    sub, backlog = hub.subscribe(who, start)
     ctx = request.app.state.ctx
+    # One token held 2,000 streams: each costs a queue and a socket. A screen needs one; a
+    # reconnect may briefly overlap the stream it replaces.
+    if hub.streams_of(who) >= ctx.settings.max_streams_per_token:
+        raise TooManyRequests("too many open event streams for this token; close one first", 5)
+    sub, backlog = hub.subscribe(who, start)
     heartbeat = ctx.settings.sse_heartbeat_seconds
     bearer = request.headers.get("authorization", "")
     cookie = request.cookies.get(SESSION_COOKIE)

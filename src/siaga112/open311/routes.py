@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -20,6 +20,7 @@ from siaga112.deps import get_ctx
 from siaga112.errors import Unauthorized
 from siaga112.open311 import service
 from siaga112.open311.service import Open311Error
+from siaga112.security.ratelimit import Allowance, throttle
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 
@@ -133,10 +134,19 @@ def _date(value: str | None, name: str) -> datetime | None:
     return parsed
 
 
+# Open311 reads are public: they share the citizens' pages' allowance per address.
+PUBLIC_READS = Allowance("public", "public_rate_per_minute")
+
+
 @router.get("/requests.{fmt}")
-def list_requests(fmt: str, service_request_id: str | None = None, service_code: str | None = None,
-                  start_date: str | None = None, end_date: str | None = None, status: str | None = None,
+def list_requests(request: Request, fmt: str, service_request_id: str | None = None,
+                  service_code: str | None = None, start_date: str | None = None,
+                  end_date: str | None = None, status: str | None = None,
+                  page: int = Query(1, ge=1, le=10_000),
+                  page_size: int | None = Query(None, ge=1, le=200),
                   ctx: Context = Depends(get_ctx)):
+    """Public service requests, newest first, paged (`page`, `page_size`), coordinates rounded."""
+    throttle(request, PUBLIC_READS)
     try:
         _known_format(fmt)
         if status not in (None, "open", "closed"):
@@ -147,12 +157,13 @@ def list_requests(fmt: str, service_request_id: str | None = None, service_code:
     ids = [i.strip().upper() for i in service_request_id.split(",")] if service_request_id else None
     with ctx.db.transaction(write=False) as conn:
         found = service.find_requests(ctx, conn=conn, ids=ids, service_code=service_code, status=status,
-                                      start=start, end=end)
+                                      start=start, end=end, page=page, page_size=page_size)
     return _answer(fmt, found, "requests")
 
 
 @router.get("/requests/{request_id}.{fmt}")
-def get_request(request_id: str, fmt: str, ctx: Context = Depends(get_ctx)):
+def get_request(request: Request, request_id: str, fmt: str, ctx: Context = Depends(get_ctx)):
+    throttle(request, PUBLIC_READS)
     try:
         _known_format(fmt)
     except Open311Error as exc:

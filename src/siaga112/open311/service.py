@@ -8,7 +8,7 @@ description, address, name, phone or e-mail.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -142,7 +142,12 @@ def create_request(ctx: Context, who: Principal, fields: ServiceRequestIn, *,
             "service_notice": "Laporan diterima dan diteruskan ke instansi terkait.", "account_id": None}
 
 
-def _row_to_request(conn: Connection, row: Any, service: Service | None) -> dict[str, Any]:
+def _public_coordinate(value: float | None, decimals: int) -> float | None:
+    # The list is public: a rounded point shows the street, not the reporter's doorstep.
+    return None if value is None else round(value, decimals)
+
+
+def _row_to_request(conn: Connection, row: Any, service: Service | None, decimals: int) -> dict[str, Any]:
     note = conn.execute(select(timeline_entries.c.text).where(
         timeline_entries.c.incident_id == row.id, timeline_entries.c.kind == "note",
         timeline_entries.c.public).order_by(timeline_entries.c.id.desc()).limit(1)).scalar()
@@ -154,7 +159,8 @@ def _row_to_request(conn: Connection, row: Any, service: Service | None) -> dict
         "status_notes": note, "service_name": service.name if service else None,
         "service_code": row.service_code, "agency_responsible": lead,
         "requested_datetime": row.created_at.isoformat(), "updated_datetime": row.updated_at.isoformat(),
-        "expected_datetime": None, "lat": row.lat, "long": row.lon,
+        "expected_datetime": None, "lat": _public_coordinate(row.lat, decimals),
+        "long": _public_coordinate(row.lon, decimals),
     }
 
 
@@ -168,13 +174,21 @@ def _lead(conn: Connection, incident_id: str) -> str | None:
 def find_requests(ctx: Context, *, conn: Connection, ids: list[str] | None = None,
                   service_code: str | None = None, status: str | None = None,
                   start: datetime | None = None, end: datetime | None = None,
-                  limit: int = 200) -> list[dict[str, Any]]:
+                  page: int = 1, page_size: int | None = None) -> list[dict[str, Any]]:
+    """Public service requests, newest first, a page at a time (GeoReport: 90 days back from
+    `end` unless `start` says otherwise); sensitive types are never listed."""
+    size = page_size or ctx.settings.open311_page_size
     query = (select(incidents.c.id, incidents.c.ticket, incidents.c.status, incidents.c.lat,
                     incidents.c.lon, incidents.c.created_at, incidents.c.updated_at,
                     open311_requests.c.service_code)
              .join(open311_requests, open311_requests.c.incident_id == incidents.c.id))
+    sensitive = [t.code for t in ctx.sop.incident_types.values() if t.sensitive]
+    if sensitive:
+        query = query.where(incidents.c.type_code.not_in(sensitive))
+    if not ids and start is None:
+        start = (end or utcnow()) - timedelta(days=90)
     if ids:
-        query = query.where(incidents.c.ticket.in_(ids))
+        query = query.where(incidents.c.ticket.in_(ids[:size]))
     if service_code:
         query = query.where(open311_requests.c.service_code.in_(service_code.split(",")))
     if status == "open":
@@ -186,5 +200,7 @@ def find_requests(ctx: Context, *, conn: Connection, ids: list[str] | None = Non
     if end:
         query = query.where(incidents.c.created_at <= end)
     by_code = {s.code: s for s in SERVICES}
-    rows = conn.execute(query.order_by(incidents.c.created_at.desc()).limit(limit)).all()
-    return [_row_to_request(conn, r, by_code.get(r.service_code)) for r in rows]
+    rows = conn.execute(query.order_by(incidents.c.created_at.desc(), incidents.c.id.desc())
+                        .limit(size).offset((page - 1) * size)).all()
+    decimals = ctx.settings.open311_coordinate_decimals
+    return [_row_to_request(conn, r, by_code.get(r.service_code), decimals) for r in rows]

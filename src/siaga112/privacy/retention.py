@@ -83,6 +83,7 @@ NOT_CALLER_DATA: dict[tuple[str, str], str] = {
     ("notification_cursor", "name"): "a worker's name",
     ("api_tokens", "name"): "a token's label",
     ("users", "username"): "staff account, kept while the account exists",
+    ("incidents", "notify_caller"): "the call-taker's yes/no to texting the caller, not the caller",
     ("users", "full_name"): "staff account, kept while the account exists",
     ("admin_changes", "actor_username"): "staff member who changed the configuration",
     ("audit_log", "remote"): "staff address in the audit trail, kept with the trail",
