@@ -91,7 +91,6 @@ NOT_CALLER_DATA: dict[tuple[str, str], str] = {
     ("login_attempts", "remote"): "login throttling; rows go after a day",
     ("web_sessions", "remote_addr"): "staff session",
     ("notification_optouts", "phone"): "a stop request (BERHENTI) must be honoured for good",
-    ("incidents", "notify_caller"): "the call-taker's choice whether the caller gets texts",
     ("alerts", "recipients"): "how many subscribers a public alert went to",
 }
 
