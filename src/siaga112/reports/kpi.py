@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -134,6 +134,14 @@ def kpi_report(ctx: Context, who: Principal, *, conn: Connection, since: datetim
                group_by: GroupBy | None, agency: str | None = None,
                now: datetime | None = None) -> KpiReport:
     """The figures of [since, until), in total and per group; `agency` limits them to one."""
+    return kpi_reports(ctx, who, conn=conn, since=since, until=until, group_bys=[group_by], agency=agency,
+                       now=now)[group_by]
+
+
+def kpi_reports(ctx: Context, who: Principal, *, conn: Connection, since: datetime, until: datetime,
+                group_bys: Sequence[GroupBy | None], agency: str | None = None,
+                now: datetime | None = None) -> dict[GroupBy | None, KpiReport]:
+    """The same period grouped several ways (the dashboard, the monthly report): read once."""
     scope = kpi_agency_scope(who)
     if agency is not None:
         if scope is not None and agency != scope:
@@ -141,51 +149,72 @@ def kpi_report(ctx: Context, who: Principal, *, conn: Connection, since: datetim
         if agency not in ctx.sop.agencies:
             raise InvalidField("agency", f"unknown agency {agency!r}", source="query")
         scope = agency
-    now = now or utcnow()
+    rows = _Rows.read(conn, since, until, scope,
+                      calls_with_incident=any(g in ("type", "kecamatan", "desa") for g in group_bys))
+    return {g: _summarise(ctx, conn, rows, since=since, until=until, scope=scope, group_by=g, now=now or utcnow())
+            for g in group_bys}
+
+
+@dataclass
+class _Rows:
+    """A period's incidents, their assignments and its calls, with every moment as epoch seconds."""
+
+    incidents: dict[str, Any]
+    by_incident: dict[str, list[Any]]
+    calls: list[Any]
+
+    @classmethod
+    def read(cls, conn: Connection, since: datetime, until: datetime, scope: str | None, *,
+             calls_with_incident: bool) -> _Rows:
+        dialect = conn.dialect.name
+
+        def at(column: Any, name: str) -> Any:
+            return _epoch(dialect, column).label(name)
+
+        incident_query = select(
+            incidents.c.id, incidents.c.type_code, incidents.c.channel, incidents.c.kecamatan_code,
+            incidents.c.desa_code, incidents.c.status, at(incidents.c.created_at, "created_at"),
+            at(incidents.c.closed_at, "closed_at"), at(_incident_start(), "started_at"),
+        ).where(incidents.c.created_at >= since, incidents.c.created_at < until)
+        if scope is not None:
+            incident_query = incident_query.where(exists(select(assignments.c.id).where(
+                assignments.c.incident_id == incidents.c.id, assignments.c.agency_code == scope)))
+        incident_rows = {r.id: r for r in conn.execute(incident_query)}
+
+        assignment_query = select(
+            assignments.c.incident_id, assignments.c.agency_code, assignments.c.status,
+            at(assignments.c.created_at, "created_at"), at(assignments.c.ack_due_at, "ack_due_at"),
+            at(assignments.c.acknowledged_at, "acknowledged_at"),
+            at(assignments.c.dispatched_at, "dispatched_at"), at(assignments.c.on_scene_at, "on_scene_at"),
+        ).join(incidents, incidents.c.id == assignments.c.incident_id).where(
+            incidents.c.created_at >= since, incidents.c.created_at < until)
+        if scope is not None:
+            assignment_query = assignment_query.where(assignments.c.agency_code == scope)
+        by_incident: dict[str, list[Any]] = defaultdict(list)
+        for a in conn.execute(assignment_query):
+            by_incident[a.incident_id].append(a)
+
+        call_rows: list[Any] = []
+        if scope is None:
+            call_query = select(calls.c.channel, calls.c.outcome, at(calls.c.received_at, "received_at"),
+                                at(calls.c.answered_at, "answered_at"))
+            if calls_with_incident:
+                # Only the type and place groups need the incident a call made.
+                call_query = call_query.add_columns(incidents.c.type_code, incidents.c.kecamatan_code,
+                                                    incidents.c.desa_code).join(
+                    incidents, incidents.c.id == calls.c.incident_id, isouter=True)
+            call_rows = list(conn.execute(call_query.where(calls.c.received_at >= since,
+                                                           calls.c.received_at < until)))
+        return cls(incident_rows, by_incident, call_rows)
+
+
+def _summarise(ctx: Context, conn: Connection, rows: _Rows, *, since: datetime, until: datetime,
+               scope: str | None, group_by: GroupBy | None, now: datetime) -> KpiReport:
     tz = ZoneInfo(ctx.sop.timezone)
+    incident_rows, by_incident, call_rows = rows.incidents, rows.by_incident, rows.calls
 
     def hour(epoch: float) -> str:
         return f"{datetime.fromtimestamp(epoch, tz).hour:02d}"
-
-    dialect = conn.dialect.name
-
-    def at(column: Any, name: str) -> Any:
-        return _epoch(dialect, column).label(name)
-
-    incident_query = select(
-        incidents.c.id, incidents.c.type_code, incidents.c.channel, incidents.c.kecamatan_code,
-        incidents.c.desa_code, incidents.c.status, at(incidents.c.created_at, "created_at"),
-        at(incidents.c.closed_at, "closed_at"), at(_incident_start(), "started_at"),
-    ).where(incidents.c.created_at >= since, incidents.c.created_at < until)
-    if scope is not None:
-        incident_query = incident_query.where(exists(select(assignments.c.id).where(
-            assignments.c.incident_id == incidents.c.id, assignments.c.agency_code == scope)))
-    incident_rows = {r.id: r for r in conn.execute(incident_query)}
-
-    assignment_query = select(
-        assignments.c.incident_id, assignments.c.agency_code, assignments.c.status,
-        at(assignments.c.created_at, "created_at"), at(assignments.c.ack_due_at, "ack_due_at"),
-        at(assignments.c.acknowledged_at, "acknowledged_at"), at(assignments.c.dispatched_at, "dispatched_at"),
-        at(assignments.c.on_scene_at, "on_scene_at"),
-    ).join(incidents, incidents.c.id == assignments.c.incident_id).where(
-        incidents.c.created_at >= since, incidents.c.created_at < until)
-    if scope is not None:
-        assignment_query = assignment_query.where(assignments.c.agency_code == scope)
-    by_incident: dict[str, list[Any]] = defaultdict(list)
-    for a in conn.execute(assignment_query):
-        by_incident[a.incident_id].append(a)
-
-    call_rows: list[Any] = []
-    if scope is None:
-        call_query = select(calls.c.channel, calls.c.outcome, at(calls.c.received_at, "received_at"),
-                            at(calls.c.answered_at, "answered_at"))
-        if group_by in ("type", "kecamatan", "desa"):
-            # Only these groups need the incident a call made.
-            call_query = call_query.add_columns(incidents.c.type_code, incidents.c.kecamatan_code,
-                                                incidents.c.desa_code).join(
-                incidents, incidents.c.id == calls.c.incident_id, isouter=True)
-        call_rows = list(conn.execute(call_query.where(calls.c.received_at >= since,
-                                                       calls.c.received_at < until)))
 
     # Which groups a row falls in: an incident is in each of its agencies' groups.
     incident_keys: Callable[[Any], list[str | None]]
