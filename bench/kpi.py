@@ -70,7 +70,7 @@ def fill(ctx, count: int, rng: random.Random) -> None:
             rows["calls"].append({"id": str(uuid.uuid4()), "channel": "call", "received_at": at,
                                   "answered_at": at + timedelta(seconds=rng.expovariate(1 / 8)),
                                   "outcome": rng.choice(["prank", "silent", "misdial", "information"]),
-                                  "created_at": at})
+                                  "incident_id": None, "created_at": at})
         for agency, role in [(lead, "lead")] + ([("PLN", "support")] if rng.random() < 0.3 else []):
             acknowledged = created + timedelta(seconds=rng.expovariate(1 / 90))
             dispatched = acknowledged + timedelta(seconds=rng.uniform(10, 120))

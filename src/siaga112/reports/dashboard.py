@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
-from siaga112.reports.kpi import kpi_report
+from siaga112.reports.kpi import kpi_reports
 from siaga112.reports.monthly import daily_counts
 from siaga112.reports.schemas import KpiGroup
 
@@ -23,8 +23,8 @@ def _hour(group: KpiGroup | None, hour: str) -> dict[str, Any]:
 def dashboard_data(ctx: Context, who: Principal, *, conn: Connection, since: datetime, until: datetime,
                    agency: str | None) -> dict[str, Any]:
     """Totals, the daily trend, distributions by type and hour, compliance per agency, incidents per desa."""
-    by = {group: kpi_report(ctx, who, conn=conn, since=since, until=until, group_by=group, agency=agency)
-          for group in ("agency", "type", "hour", "desa")}
+    by = kpi_reports(ctx, who, conn=conn, since=since, until=until,
+                     group_bys=["agency", "type", "hour", "desa"], agency=agency)
     tz = ZoneInfo(ctx.sop.timezone)
     hours = {g.key: g for g in by["hour"].groups}
     return {

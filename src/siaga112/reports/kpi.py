@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, Float, cast, exists, func, select
 
 from siaga112.auth.permissions import kpi_agency_scope
 from siaga112.auth.principal import Principal
@@ -59,10 +59,21 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
+def _seconds(later: float | None, earlier: float | None) -> float | None:
     if later is None or earlier is None:
         return None
-    return max(0.0, (later - earlier).total_seconds())
+    return max(0.0, later - earlier)
+
+
+def _epoch(dialect: str, column: Any) -> Any:
+    """Seconds since 1970 (UTC), computed by the database: a month's rows come back as plain
+    floats, not datetimes to parse (which was a quarter of the report's time on SQLite)."""
+    if dialect == "sqlite":
+        # The column holds naive UTC text; julianday() reads it as UTC. Its float is off by some
+        # tens of microseconds (09:00:00 came back as 08:59:59.99996, the wrong hour): rounded
+        # to the millisecond it is exact again. (strftime's parts were three times slower.)
+        return func.round((func.julianday(column) - 2440587.5) * 86400.0, 3)
+    return cast(func.extract("epoch", column), Float)
 
 
 @dataclass
@@ -113,16 +124,23 @@ class _Bucket:
                                      declined=self.declined, arrival=durations(self.arrivals)))
 
 
-def _incident_start() -> Any:
-    """When the 112 centre had the incident: its first call answered (or rung), else its creation."""
-    return select(func.min(func.coalesce(calls.c.answered_at, calls.c.received_at))).where(
-        calls.c.incident_id == incidents.c.id).scalar_subquery()
+# How far before its incident an incident's first call may have come in: the call-taker creates the
+# incident during the call, so minutes; a day is ample and keeps the look-up one index range.
+FIRST_CALL_WINDOW = timedelta(days=1)
 
 
 def kpi_report(ctx: Context, who: Principal, *, conn: Connection, since: datetime, until: datetime,
                group_by: GroupBy | None, agency: str | None = None,
                now: datetime | None = None) -> KpiReport:
     """The figures of [since, until), in total and per group; `agency` limits them to one."""
+    return kpi_reports(ctx, who, conn=conn, since=since, until=until, group_bys=[group_by], agency=agency,
+                       now=now)[group_by]
+
+
+def kpi_reports(ctx: Context, who: Principal, *, conn: Connection, since: datetime, until: datetime,
+                group_bys: Sequence[GroupBy | None], agency: str | None = None,
+                now: datetime | None = None) -> dict[GroupBy | None, KpiReport]:
+    """The same period grouped several ways (the dashboard, the monthly report): read once."""
     scope = kpi_agency_scope(who)
     if agency is not None:
         if scope is not None and agency != scope:
@@ -130,41 +148,81 @@ def kpi_report(ctx: Context, who: Principal, *, conn: Connection, since: datetim
         if agency not in ctx.sop.agencies:
             raise InvalidField("agency", f"unknown agency {agency!r}", source="query")
         scope = agency
-    now = now or utcnow()
+    rows = _Rows.read(conn, since, until, scope,
+                      calls_with_incident=any(g in ("type", "kecamatan", "desa") for g in group_bys))
+    return {g: _summarise(ctx, conn, rows, since=since, until=until, scope=scope, group_by=g, now=now or utcnow())
+            for g in group_bys}
+
+
+@dataclass
+class _Rows:
+    """A period's incidents, their assignments and its calls, with every moment as epoch seconds."""
+
+    incidents: dict[str, Any]
+    by_incident: dict[str, list[Any]]
+    calls: list[Any]
+    started: dict[str, float]            # incident id -> its first call answered (or rung)
+
+    @classmethod
+    def read(cls, conn: Connection, since: datetime, until: datetime, scope: str | None, *,
+             calls_with_incident: bool) -> _Rows:
+        dialect = conn.dialect.name
+
+        def at(column: Any, name: str) -> Any:
+            return _epoch(dialect, column).label(name)
+
+        incident_query = select(
+            incidents.c.id, incidents.c.type_code, incidents.c.channel, incidents.c.kecamatan_code,
+            incidents.c.desa_code, incidents.c.status, at(incidents.c.created_at, "created_at"),
+            at(incidents.c.closed_at, "closed_at"),
+        ).where(incidents.c.created_at >= since, incidents.c.created_at < until)
+        if scope is not None:
+            incident_query = incident_query.where(exists(select(assignments.c.id).where(
+                assignments.c.incident_id == incidents.c.id, assignments.c.agency_code == scope)))
+        incident_rows = {r.id: r for r in conn.execute(incident_query)}
+        # When the centre had each incident: its first call answered (or rung). One range over the
+        # calls of the period, grouped, instead of a look-up per incident (173 ms against 26 ms
+        # for 2,500 incidents on PostgreSQL).
+        first_call = _epoch(dialect, func.min(func.coalesce(calls.c.answered_at, calls.c.received_at)))
+        started = {incident_id: at for incident_id, at in conn.execute(
+            select(calls.c.incident_id, first_call).where(
+                calls.c.incident_id.is_not(None), calls.c.received_at >= since - FIRST_CALL_WINDOW,
+                calls.c.received_at < until).group_by(calls.c.incident_id))}
+
+        assignment_query = select(
+            assignments.c.incident_id, assignments.c.agency_code, assignments.c.status,
+            at(assignments.c.created_at, "created_at"), at(assignments.c.ack_due_at, "ack_due_at"),
+            at(assignments.c.acknowledged_at, "acknowledged_at"),
+            at(assignments.c.dispatched_at, "dispatched_at"), at(assignments.c.on_scene_at, "on_scene_at"),
+        ).join(incidents, incidents.c.id == assignments.c.incident_id).where(
+            incidents.c.created_at >= since, incidents.c.created_at < until)
+        if scope is not None:
+            assignment_query = assignment_query.where(assignments.c.agency_code == scope)
+        by_incident: dict[str, list[Any]] = defaultdict(list)
+        for a in conn.execute(assignment_query):
+            by_incident[a.incident_id].append(a)
+
+        call_rows: list[Any] = []
+        if scope is None:
+            call_query = select(calls.c.channel, calls.c.outcome, at(calls.c.received_at, "received_at"),
+                                at(calls.c.answered_at, "answered_at"))
+            if calls_with_incident:
+                # Only the type and place groups need the incident a call made.
+                call_query = call_query.add_columns(incidents.c.type_code, incidents.c.kecamatan_code,
+                                                    incidents.c.desa_code).join(
+                    incidents, incidents.c.id == calls.c.incident_id, isouter=True)
+            call_rows = list(conn.execute(call_query.where(calls.c.received_at >= since,
+                                                           calls.c.received_at < until)))
+        return cls(incident_rows, by_incident, call_rows, started)
+
+
+def _summarise(ctx: Context, conn: Connection, rows: _Rows, *, since: datetime, until: datetime,
+               scope: str | None, group_by: GroupBy | None, now: datetime) -> KpiReport:
     tz = ZoneInfo(ctx.sop.timezone)
+    incident_rows, by_incident, call_rows = rows.incidents, rows.by_incident, rows.calls
 
-    def hour(at: datetime) -> str:
-        return f"{at.astimezone(tz).hour:02d}"
-
-    incident_query = select(
-        incidents.c.id, incidents.c.type_code, incidents.c.channel, incidents.c.kecamatan_code,
-        incidents.c.desa_code, incidents.c.created_at, incidents.c.closed_at, incidents.c.status,
-        _incident_start().label("started_at"),
-    ).where(incidents.c.created_at >= since, incidents.c.created_at < until)
-    if scope is not None:
-        incident_query = incident_query.where(exists(select(assignments.c.id).where(
-            assignments.c.incident_id == incidents.c.id, assignments.c.agency_code == scope)))
-    incident_rows = {r.id: r for r in conn.execute(incident_query)}
-
-    assignment_query = select(
-        assignments.c.incident_id, assignments.c.agency_code, assignments.c.status,
-        assignments.c.created_at, assignments.c.ack_due_at, assignments.c.acknowledged_at,
-        assignments.c.dispatched_at, assignments.c.on_scene_at,
-    ).join(incidents, incidents.c.id == assignments.c.incident_id).where(
-        incidents.c.created_at >= since, incidents.c.created_at < until)
-    if scope is not None:
-        assignment_query = assignment_query.where(assignments.c.agency_code == scope)
-    by_incident: dict[str, list[Any]] = defaultdict(list)
-    for a in conn.execute(assignment_query):
-        by_incident[a.incident_id].append(a)
-
-    call_rows: list[Any] = []
-    if scope is None:
-        call_rows = list(conn.execute(
-            select(calls.c.channel, calls.c.outcome, calls.c.received_at, calls.c.answered_at,
-                   incidents.c.type_code, incidents.c.kecamatan_code, incidents.c.desa_code)
-            .join(incidents, incidents.c.id == calls.c.incident_id, isouter=True)
-            .where(calls.c.received_at >= since, calls.c.received_at < until)))
+    def hour(epoch: float) -> str:
+        return f"{datetime.fromtimestamp(epoch, tz).hour:02d}"
 
     # Which groups a row falls in: an incident is in each of its agencies' groups.
     incident_keys: Callable[[Any], list[str | None]]
@@ -198,13 +256,13 @@ def kpi_report(ctx: Context, who: Principal, *, conn: Connection, since: datetim
 
     for r in incident_rows.values():
         own = by_incident.get(r.id, [])
-        start = r.started_at or r.created_at
-        first_dispatch = min((a.dispatched_at for a in own if a.dispatched_at), default=None)
+        start = rows.started.get(r.id, r.created_at)
+        first_dispatch = min((a.dispatched_at for a in own if a.dispatched_at is not None), default=None)
         closing = _seconds(r.closed_at, r.created_at) if r.status == "closed" else None
         keyed = [(total, first_dispatch, own)]
         for key in dict.fromkeys(incident_keys(r)):
             mine = [a for a in own if a.agency_code == key] if group_by == "agency" else own
-            dispatch = (min((a.dispatched_at for a in mine if a.dispatched_at), default=None)
+            dispatch = (min((a.dispatched_at for a in mine if a.dispatched_at is not None), default=None)
                         if group_by == "agency" else first_dispatch)
             keyed.append((groups[key], dispatch, mine))
         for bucket, dispatch, mine in keyed:
@@ -215,7 +273,7 @@ def kpi_report(ctx: Context, who: Principal, *, conn: Connection, since: datetim
             if closing is not None:
                 bucket.closing.append(closing)
             for a in mine:
-                _count_assignment(bucket, a, now)
+                _count_assignment(bucket, a, now.timestamp())
 
     labels = _labels(ctx, conn, group_by)
     with_calls = scope is None
@@ -228,7 +286,7 @@ def kpi_report(ctx: Context, who: Principal, *, conn: Connection, since: datetim
                 for key, bucket in ordered])
 
 
-def _count_assignment(bucket: _Bucket, a: Any, now: datetime) -> None:
+def _count_assignment(bucket: _Bucket, a: Any, now: float) -> None:
     bucket.assignments += 1
     if a.status == "declined":
         bucket.declined += 1

@@ -19,8 +19,8 @@ from siaga112.db import utcnow
 from siaga112.errors import InvalidField
 from siaga112.models import assignments, calls, incidents
 from siaga112.reports import charts
-from siaga112.reports.kpi import kpi_report
-from siaga112.reports.schemas import Durations, KpiGroup, KpiReport
+from siaga112.reports.kpi import kpi_reports
+from siaga112.reports.schemas import Durations, KpiGroup
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -57,10 +57,8 @@ def month_period(ctx: Context, month: str) -> tuple[datetime, datetime]:
 
 def build(ctx: Context, who: Principal, *, conn: Connection, month: str, agency: str | None) -> MonthlyReport:
     since, until = month_period(ctx, month)
-    figures: dict[str, KpiReport] = {
-        group: kpi_report(ctx, who, conn=conn, since=since, until=until, group_by=group,
-                          agency=agency)
-        for group in ("agency", "type", "kecamatan")}
+    figures = kpi_reports(ctx, who, conn=conn, since=since, until=until,
+                          group_bys=["agency", "type", "kecamatan"], agency=agency)
     scope = figures["agency"].agency_scope
     tz = ZoneInfo(ctx.sop.timezone)
     month_label = format_date(since.date(), "MMMM yyyy", locale="id")
