@@ -286,3 +286,53 @@ def test_the_server_writes_a_checkpoint_a_day_and_says_when_the_chain_is_broken(
         conn.execute(audit_log.update().where(audit_log.c.id == first.head_id).values(actor="admin"))
     assert checkpoint_if_due(ctx, path, 24, now=utcnow() + timedelta(hours=50)) is None
     assert len(path.read_text().splitlines()) == 2  # nothing vouches for a broken chain
+
+
+def _as_plain_chain(conn, rows, prev: str, change: dict | None = None) -> str:
+    """Rewrite `rows` as the previous version would have chained them (plain SHA-256, no key)."""
+    for row in rows:
+        values = {**row._asdict(), "prev_hash": prev, "hash_alg": None, "entry_mac": None}
+        values.update((change or {}).get(row.id, {}))
+        values["hash"] = entry_hash(values)
+        conn.execute(audit_log.update().where(audit_log.c.entry == row.entry).values(
+            actor=values["actor"], action=values["action"], prev_hash=prev, hash=values["hash"],
+            hash_alg=None, entry_mac=None))
+        prev = values["hash"]
+    return prev
+
+
+def test_keyed_entries_after_a_checkpoint_cannot_be_turned_back_into_a_plain_chain(ctx, actors,
+                                                                                   incident_body, tmp_path):
+    """After the upgrade the server's first checkpoint saw only the old plain entries. An insider
+    without the key rewrites every keyed entry written since as a plain SHA-256 chain (changing
+    who did what) and appends one: the plain part "verifies", so only the checkpoint can tell,
+    and it must: nothing after a checkpoint was written without the key."""
+    from siaga112.audit.service import check_checkpoints, checkpoint_if_due
+
+    create(actors["call_taker"], incident_body())
+    seal_all(ctx)
+    drop_append_only(ctx)
+    with ctx.db.transaction() as conn:  # the trail as the previous version left it
+        _as_plain_chain(conn, conn.execute(select(audit_log).order_by(audit_log.c.id)).all(), GENESIS)
+    legacy = _head(ctx)
+    path = tmp_path / "audit.jsonl"
+    assert checkpoint_if_due(ctx, path, 24) is not None  # written a minute after the upgrade
+    create(actors["call_taker"], incident_body())  # keyed entries
+    seal_all(ctx)
+    with ctx.db.transaction(write=False) as conn:
+        assert verify(conn).broken is None
+        assert check_checkpoints(conn, path.read_text().splitlines()) == (1, None)
+    with ctx.db.transaction() as conn:
+        keyed = conn.execute(select(audit_log).where(audit_log.c.id > legacy.id)
+                             .order_by(audit_log.c.id)).all()
+        head = _as_plain_chain(conn, keyed, legacy.hash, {keyed[0].id: {"actor": "someone-else"}})
+        forged = {**keyed[-1]._asdict(), "id": keyed[-1].id + 1, "prev_hash": head, "actor": "admin",
+                  "action": "user.password_set", "hash_alg": None, "entry_mac": None}
+        forged.pop("entry")
+        forged["hash"] = entry_hash(forged)
+        conn.execute(audit_log.insert().values(**forged))
+    with ctx.db.transaction(write=False) as conn:
+        result = verify(conn)
+        _, problem = check_checkpoints(conn, path.read_text().splitlines())
+    assert result.broken is None  # the chain alone cannot tell (no keyed entry left)...
+    assert problem is not None and problem.id == keyed[0].id and "forged" in problem.problem
