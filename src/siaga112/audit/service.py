@@ -411,7 +411,7 @@ def check_checkpoints(conn: Connection, lines: list[str]) -> tuple[int, ChainBre
     the key. The chain must still hold each checkpoint's head entry with the same hash.
     """
     keys = keys_for(conn)
-    matched = 0
+    matched, vouched = 0, None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -428,6 +428,7 @@ def check_checkpoints(conn: Connection, lines: list[str]) -> tuple[int, ChainBre
                                           "by an audit key held here (forged or damaged)")
         if point.head_id is None:
             matched += 1
+            vouched = vouched or (0, point.at)
             continue
         row = conn.execute(select(audit_log.c.hash).where(audit_log.c.id == point.head_id)).first()
         if row is None:
@@ -440,6 +441,18 @@ def check_checkpoints(conn: Connection, lines: list[str]) -> tuple[int, ChainBre
             return matched, ChainBreak(point.head_id, (
                 f"differs from the checkpoint of {point.at} (the trail was rewritten up to it)"))
         matched += 1
+        if vouched is None or point.head_id > vouched[0]:
+            vouched = (point.head_id, point.at)
+    if vouched is not None:
+        # Checkpoints are written only by a version that keys every entry, so a plain entry after
+        # one was written without the key: an insider rewriting everything since the upgrade's
+        # first checkpoint as a plain chain would otherwise leave nothing keyed to contradict it.
+        plain = conn.execute(select(func.min(audit_log.c.id)).where(
+            audit_log.c.id > vouched[0], audit_log.c.hash_alg.is_(None))).scalar()
+        if plain is not None:
+            return matched, ChainBreak(plain, (
+                f"has a plain hash although the checkpoint of {vouched[1]} was written before it: "
+                "it was written without the audit key (forged)"))
     return matched, None
 
 
