@@ -34,6 +34,7 @@ defaults
     timeout server 30s
     timeout tunnel 1h
     option http-buffer-request
+    option forwardfor
     retries 3
     option redispatch
 frontend siaga112
@@ -69,7 +70,8 @@ def test_a_node_killed_under_load_loses_nothing(pg_database_url, templates, tmp_
     worker = subprocess.Popen([SIAGA112, "worker"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE)
     # Two free failures, then a wait far longer than the test: no race with the clock.
-    lockout = {"SIAGA112_LOGIN_FREE_FAILURES_PER_PAIR": "2", "SIAGA112_LOGIN_BASE_DELAY_SECONDS": "600"}
+    lockout = {"SIAGA112_LOGIN_FREE_FAILURES_PER_PAIR": "2", "SIAGA112_LOGIN_BASE_DELAY_SECONDS": "600",
+               "SIAGA112_TRUSTED_PROXIES": "127.0.0.1"}  # the balancer's address
     node1, base1 = start_server(pg_database_url, tmp_path, args=("--no-workers",), env=lockout)
     node2, base2 = start_server(pg_database_url, tmp_path, args=("--no-workers",), env=lockout)
     port = free_port()
