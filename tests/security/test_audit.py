@@ -336,3 +336,22 @@ def test_keyed_entries_after_a_checkpoint_cannot_be_turned_back_into_a_plain_cha
         _, problem = check_checkpoints(conn, path.read_text().splitlines())
     assert result.broken is None  # the chain alone cannot tell (no keyed entry left)...
     assert problem is not None and problem.id == keyed[0].id and "forged" in problem.problem
+
+
+def test_a_past_entry_replayed_for_the_sealer_is_named(ctx, actors, incident_body):
+    """On PostgreSQL the sealer chains whatever unsealed row it finds. An insider copying an
+    old entry word for word (its MAC is genuine) could make a dispatcher appear to have looked
+    at a caller again and again; the copy must be named, not chained as a new event."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite has no sealer: a row needs a keyed hash to join the chain")
+    create(actors["call_taker"], incident_body())
+    create(actors["call_taker"], incident_body())
+    seal_all(ctx)
+    original = entries(ctx)[0]
+    for _ in range(3):
+        _append(ctx, {k: v for k, v in original._asdict().items()
+                      if k not in ("entry", "id", "prev_hash", "hash")})
+    seal_all(ctx)
+    with ctx.db.transaction(write=False) as conn:
+        broken = verify(conn).broken
+    assert broken is not None and broken.id > _head(ctx).id - 3 and "repeats" in broken.problem
