@@ -312,7 +312,29 @@ def verify(conn: Connection, *, chunk: int = 5000) -> VerifyResult:
             keyed = keyed or row.hash_alg is not None
             prev_id, prev_hash, count = row.id, row.hash, count + 1
         if len(rows) < chunk:
-            return VerifyResult(count, prev_id or None, prev_hash, None, unsealed)
+            return VerifyResult(count, prev_id or None, prev_hash, _repeated(conn), unsealed)
+
+
+def _repeated(conn: Connection) -> ChainBreak | None:
+    """An entry whose content (time to the microsecond included) repeats an earlier one's.
+
+    Its MAC is genuine, so the chain alone accepts it: on PostgreSQL the sealer chains any
+    unsealed row, and an insider could replay a past entry (a dispatcher looking at a caller,
+    again and again) without the key.
+    """
+    macs = conn.execute(select(audit_log.c.entry_mac).where(
+        audit_log.c.id.is_not(None), audit_log.c.entry_mac.is_not(None))
+        .group_by(audit_log.c.entry_mac).having(func.count() > 1).limit(100)).scalars().all()
+    copies = []
+    for mac in macs:
+        first, second = conn.execute(select(audit_log.c.id).where(
+            audit_log.c.entry_mac == mac, audit_log.c.id.is_not(None))
+            .order_by(audit_log.c.id).limit(2)).scalars().all()
+        copies.append((second, first))
+    if not copies:
+        return None
+    second, first = min(copies)
+    return ChainBreak(second, f"repeats entry {first} word for word (a copy made without the audit key)")
 
 
 @dataclass(frozen=True)
