@@ -355,3 +355,23 @@ def test_a_past_entry_replayed_for_the_sealer_is_named(ctx, actors, incident_bod
     with ctx.db.transaction(write=False) as conn:
         broken = verify(conn).broken
     assert broken is not None and broken.id > _head(ctx).id - 3 and "repeats" in broken.problem
+
+
+def test_the_daily_checkpoint_does_not_vouch_for_a_cut_tail(ctx, actors, incident_body, tmp_path):
+    """Entries cut off the end leave a valid chain; the server's daily checkpoint must compare it
+    with the checkpoints before it and say so (an error monitoring hears), not sign the shorter
+    trail as if nothing happened."""
+    from datetime import timedelta
+
+    from siaga112.audit.service import checkpoint_if_due
+    from siaga112.db import utcnow
+
+    create(actors["call_taker"], incident_body())
+    path = tmp_path / "audit.jsonl"
+    first = checkpoint_if_due(ctx, path, 24)
+    assert first is not None
+    drop_append_only(ctx)
+    with ctx.db.transaction() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.id >= first.head_id - 1))
+    assert checkpoint_if_due(ctx, path, 24, now=utcnow() + timedelta(hours=25)) is None
+    assert len(path.read_text().splitlines()) == 1
