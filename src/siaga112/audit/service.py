@@ -411,8 +411,14 @@ def checkpoint_if_due(ctx: Any, path: Path, hours: float, *, now: datetime | Non
         try:
             with ctx.db.transaction(write=False) as conn:
                 point = make_checkpoint(conn)
+                # A cut tail still chains: only the checkpoints before can tell, so ask them.
+                _, problem = check_checkpoints(conn, path.read_text(encoding="utf-8").splitlines()
+                                               if path.exists() else [])
         except ValueError:
             log.error("audit_chain_broken", checkpoint=str(path))
+            return None
+        if problem is not None:
+            log.error("audit_chain_broken", checkpoint=str(path), entry=problem.id)
             return None
         write_checkpoint(path, point)
     log.info("audit_checkpoint_written", head_id=point.head_id, entries=point.entries)
