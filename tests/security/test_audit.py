@@ -375,3 +375,29 @@ def test_the_daily_checkpoint_does_not_vouch_for_a_cut_tail(ctx, actors, inciden
         conn.execute(audit_log.delete().where(audit_log.c.id >= first.head_id - 1))
     assert checkpoint_if_due(ctx, path, 24, now=utcnow() + timedelta(hours=25)) is None
     assert len(path.read_text().splitlines()) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="a command without the server's key generates its own in "
+                   "its var/ and signs with it; refusing needs a key check in the CLI's start "
+                   "that `serve` must not share (an emergency server should not refuse to start)")
+def test_a_command_run_without_the_servers_key_does_not_sign_the_trail(database_url, tmp_path, ctx,
+                                                                        actors, incident_body):
+    """A maintenance command run from another directory (cron with another working directory,
+    an operator's shell) with the right database but not the server's key signs its entry
+    with a key of its own: from then on `audit verify` on the server says BROKEN and the daily
+    checkpoint stops. It should refuse, saying how to give it the key, and write nothing."""
+    import os
+    import subprocess
+
+    from tests_security_helpers import SIAGA112
+
+    create(actors["call_taker"], incident_body())
+    seal_all(ctx)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA112_")}
+    env.update(SIAGA112_DATABASE_URL=database_url, SIAGA112_VAR_DIR=str(tmp_path / "elsewhere"))
+    ran = subprocess.run([str(SIAGA112), "retention", "apply", "--days", "30"], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    seal_all(ctx)
+    with ctx.db.transaction(write=False) as conn:
+        broken = verify(conn).broken
+    assert ran.returncode != 0 and broken is None, broken
