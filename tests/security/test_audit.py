@@ -286,3 +286,118 @@ def test_the_server_writes_a_checkpoint_a_day_and_says_when_the_chain_is_broken(
         conn.execute(audit_log.update().where(audit_log.c.id == first.head_id).values(actor="admin"))
     assert checkpoint_if_due(ctx, path, 24, now=utcnow() + timedelta(hours=50)) is None
     assert len(path.read_text().splitlines()) == 2  # nothing vouches for a broken chain
+
+
+def _as_plain_chain(conn, rows, prev: str, change: dict | None = None) -> str:
+    """Rewrite `rows` as the previous version would have chained them (plain SHA-256, no key)."""
+    for row in rows:
+        values = {**row._asdict(), "prev_hash": prev, "hash_alg": None, "entry_mac": None}
+        values.update((change or {}).get(row.id, {}))
+        values["hash"] = entry_hash(values)
+        conn.execute(audit_log.update().where(audit_log.c.entry == row.entry).values(
+            actor=values["actor"], action=values["action"], prev_hash=prev, hash=values["hash"],
+            hash_alg=None, entry_mac=None))
+        prev = values["hash"]
+    return prev
+
+
+def test_keyed_entries_after_a_checkpoint_cannot_be_turned_back_into_a_plain_chain(ctx, actors,
+                                                                                   incident_body, tmp_path):
+    """After the upgrade the server's first checkpoint saw only the old plain entries. An insider
+    without the key rewrites every keyed entry written since as a plain SHA-256 chain (changing
+    who did what) and appends one: the plain part "verifies", so only the checkpoint can tell,
+    and it must: nothing after a checkpoint was written without the key."""
+    from siaga112.audit.service import check_checkpoints, checkpoint_if_due
+
+    create(actors["call_taker"], incident_body())
+    seal_all(ctx)
+    drop_append_only(ctx)
+    with ctx.db.transaction() as conn:  # the trail as the previous version left it
+        _as_plain_chain(conn, conn.execute(select(audit_log).order_by(audit_log.c.id)).all(), GENESIS)
+    legacy = _head(ctx)
+    path = tmp_path / "audit.jsonl"
+    assert checkpoint_if_due(ctx, path, 24) is not None  # written a minute after the upgrade
+    create(actors["call_taker"], incident_body())  # keyed entries
+    seal_all(ctx)
+    with ctx.db.transaction(write=False) as conn:
+        assert verify(conn).broken is None
+        assert check_checkpoints(conn, path.read_text().splitlines()) == (1, None)
+    with ctx.db.transaction() as conn:
+        keyed = conn.execute(select(audit_log).where(audit_log.c.id > legacy.id)
+                             .order_by(audit_log.c.id)).all()
+        head = _as_plain_chain(conn, keyed, legacy.hash, {keyed[0].id: {"actor": "someone-else"}})
+        forged = {**keyed[-1]._asdict(), "id": keyed[-1].id + 1, "prev_hash": head, "actor": "admin",
+                  "action": "user.password_set", "hash_alg": None, "entry_mac": None}
+        forged.pop("entry")
+        forged["hash"] = entry_hash(forged)
+        conn.execute(audit_log.insert().values(**forged))
+    with ctx.db.transaction(write=False) as conn:
+        result = verify(conn)
+        _, problem = check_checkpoints(conn, path.read_text().splitlines())
+    assert result.broken is None  # the chain alone cannot tell (no keyed entry left)...
+    assert problem is not None and problem.id == keyed[0].id and "forged" in problem.problem
+
+
+def test_a_past_entry_replayed_for_the_sealer_is_named(ctx, actors, incident_body):
+    """On PostgreSQL the sealer chains whatever unsealed row it finds. An insider copying an
+    old entry word for word (its MAC is genuine) could make a dispatcher appear to have looked
+    at a caller again and again; the copy must be named, not chained as a new event."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite has no sealer: a row needs a keyed hash to join the chain")
+    create(actors["call_taker"], incident_body())
+    create(actors["call_taker"], incident_body())
+    seal_all(ctx)
+    original = entries(ctx)[0]
+    for _ in range(3):
+        _append(ctx, {k: v for k, v in original._asdict().items()
+                      if k not in ("entry", "id", "prev_hash", "hash")})
+    seal_all(ctx)
+    with ctx.db.transaction(write=False) as conn:
+        broken = verify(conn).broken
+    assert broken is not None and broken.id > _head(ctx).id - 3 and "repeats" in broken.problem
+
+
+def test_the_daily_checkpoint_does_not_vouch_for_a_cut_tail(ctx, actors, incident_body, tmp_path):
+    """Entries cut off the end leave a valid chain; the server's daily checkpoint must compare it
+    with the checkpoints before it and say so (an error monitoring hears), not sign the shorter
+    trail as if nothing happened."""
+    from datetime import timedelta
+
+    from siaga112.audit.service import checkpoint_if_due
+    from siaga112.db import utcnow
+
+    create(actors["call_taker"], incident_body())
+    path = tmp_path / "audit.jsonl"
+    first = checkpoint_if_due(ctx, path, 24)
+    assert first is not None
+    drop_append_only(ctx)
+    with ctx.db.transaction() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.id >= first.head_id - 1))
+    assert checkpoint_if_due(ctx, path, 24, now=utcnow() + timedelta(hours=25)) is None
+    assert len(path.read_text().splitlines()) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="a command without the server's key generates its own in "
+                   "its var/ and signs with it; refusing needs a key check in the CLI's start "
+                   "that `serve` must not share (an emergency server should not refuse to start)")
+def test_a_command_run_without_the_servers_key_does_not_sign_the_trail(database_url, tmp_path, ctx,
+                                                                        actors, incident_body):
+    """A maintenance command run from another directory (cron with another working directory,
+    an operator's shell) with the right database but not the server's key signs its entry
+    with a key of its own: from then on `audit verify` on the server says BROKEN and the daily
+    checkpoint stops. It should refuse, saying how to give it the key, and write nothing."""
+    import os
+    import subprocess
+
+    from tests_security_helpers import SIAGA112
+
+    create(actors["call_taker"], incident_body())
+    seal_all(ctx)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA112_")}
+    env.update(SIAGA112_DATABASE_URL=database_url, SIAGA112_VAR_DIR=str(tmp_path / "elsewhere"))
+    ran = subprocess.run([str(SIAGA112), "retention", "apply", "--days", "30"], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    seal_all(ctx)
+    with ctx.db.transaction(write=False) as conn:
+        broken = verify(conn).broken
+    assert ran.returncode != 0 and broken is None, broken

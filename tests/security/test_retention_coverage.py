@@ -105,7 +105,9 @@ def test_retention_leaves_no_copy_of_a_callers_number_or_name(actors, webhook, c
     before = _holders(ctx)
     # Every column retention claims to cover really held the caller's data here, so the scan
     # below proves each of them emptied (messages never carry the number or name in their text).
-    assert set(COVERED) - {("notification_outbox", "text")} <= set(before), set(COVERED) - set(before)
+    # (A decline reason: test_a_decline_reason_naming_the_caller_is_removed_with_the_case.)
+    exceptions = {("notification_outbox", "text"), ("assignments", "decline_reason")}
+    assert set(COVERED) - exceptions <= set(before), set(COVERED) - set(before)
 
     with ctx.db.transaction() as conn:
         result = apply_retention(conn, days=365, now=utcnow() + timedelta(days=400))
@@ -129,3 +131,19 @@ def _aml() -> str:
     body = 'A"ML=1;lt=-1.25630;lg=+116.76840;rd=12;top=20260301080005;lc=68;pm=G;si=510101234567890;' \
            'ei=356708041746734;ml='
     return body + str(len(body) + 3)
+
+
+def test_a_decline_reason_naming_the_caller_is_removed_with_the_case(actors, ctx, incident_body):
+    """A dispatcher declining writes a reason ("the caller ... says it is in Balikpapan"), free
+    text like a note. Retention redacts it in the timeline; the assignment and the event kept
+    their own copies for good."""
+    ct, damkar = actors["call_taker"], actors["damkar"]
+    fire = ct.post(f"{API}/incidents", json=incident_body()).json()
+    declined = damkar.post(f"{API}/incidents/{fire['id']}/assignments/DAMKAR/decline",
+                           json={"reason": f"{NAME} bilang rumahnya di Balikpapan, {PHONE}"})
+    assert declined.status_code == 200, declined.text
+    assert ct.post(f"{API}/incidents/{fire['id']}/status", json={"status": "cancelled"}).status_code == 200
+    assert _holders(ctx)  # the reason is stored
+    with ctx.db.transaction() as conn:
+        apply_retention(conn, days=365, now=utcnow() + timedelta(days=400))
+    assert _holders(ctx) == {}, "a decline reason still names the caller after retention"

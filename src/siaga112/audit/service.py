@@ -312,7 +312,29 @@ def verify(conn: Connection, *, chunk: int = 5000) -> VerifyResult:
             keyed = keyed or row.hash_alg is not None
             prev_id, prev_hash, count = row.id, row.hash, count + 1
         if len(rows) < chunk:
-            return VerifyResult(count, prev_id or None, prev_hash, None, unsealed)
+            return VerifyResult(count, prev_id or None, prev_hash, _repeated(conn), unsealed)
+
+
+def _repeated(conn: Connection) -> ChainBreak | None:
+    """An entry whose content (time to the microsecond included) repeats an earlier one's.
+
+    Its MAC is genuine, so the chain alone accepts it: on PostgreSQL the sealer chains any
+    unsealed row, and an insider could replay a past entry (a dispatcher looking at a caller,
+    again and again) without the key.
+    """
+    macs = conn.execute(select(audit_log.c.entry_mac).where(
+        audit_log.c.id.is_not(None), audit_log.c.entry_mac.is_not(None))
+        .group_by(audit_log.c.entry_mac).having(func.count() > 1).limit(100)).scalars().all()
+    copies = []
+    for mac in macs:
+        first, second = conn.execute(select(audit_log.c.id).where(
+            audit_log.c.entry_mac == mac, audit_log.c.id.is_not(None))
+            .order_by(audit_log.c.id).limit(2)).scalars().all()
+        copies.append((second, first))
+    if not copies:
+        return None
+    second, first = min(copies)
+    return ChainBreak(second, f"repeats entry {first} word for word (a copy made without the audit key)")
 
 
 @dataclass(frozen=True)
@@ -389,8 +411,14 @@ def checkpoint_if_due(ctx: Any, path: Path, hours: float, *, now: datetime | Non
         try:
             with ctx.db.transaction(write=False) as conn:
                 point = make_checkpoint(conn)
+                # A cut tail still chains: only the checkpoints before can tell, so ask them.
+                _, problem = check_checkpoints(conn, path.read_text(encoding="utf-8").splitlines()
+                                               if path.exists() else [])
         except ValueError:
             log.error("audit_chain_broken", checkpoint=str(path))
+            return None
+        if problem is not None:
+            log.error("audit_chain_broken", checkpoint=str(path), entry=problem.id)
             return None
         write_checkpoint(path, point)
     log.info("audit_checkpoint_written", head_id=point.head_id, entries=point.entries)
@@ -411,7 +439,7 @@ def check_checkpoints(conn: Connection, lines: list[str]) -> tuple[int, ChainBre
     the key. The chain must still hold each checkpoint's head entry with the same hash.
     """
     keys = keys_for(conn)
-    matched = 0
+    matched, vouched = 0, None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -428,6 +456,7 @@ def check_checkpoints(conn: Connection, lines: list[str]) -> tuple[int, ChainBre
                                           "by an audit key held here (forged or damaged)")
         if point.head_id is None:
             matched += 1
+            vouched = vouched or (0, point.at)
             continue
         row = conn.execute(select(audit_log.c.hash).where(audit_log.c.id == point.head_id)).first()
         if row is None:
@@ -440,6 +469,18 @@ def check_checkpoints(conn: Connection, lines: list[str]) -> tuple[int, ChainBre
             return matched, ChainBreak(point.head_id, (
                 f"differs from the checkpoint of {point.at} (the trail was rewritten up to it)"))
         matched += 1
+        if vouched is None or point.head_id > vouched[0]:
+            vouched = (point.head_id, point.at)
+    if vouched is not None:
+        # Checkpoints are written only by a version that keys every entry, so a plain entry after
+        # one was written without the key: an insider rewriting everything since the upgrade's
+        # first checkpoint as a plain chain would otherwise leave nothing keyed to contradict it.
+        plain = conn.execute(select(func.min(audit_log.c.id)).where(
+            audit_log.c.id > vouched[0], audit_log.c.hash_alg.is_(None))).scalar()
+        if plain is not None:
+            return matched, ChainBreak(plain, (
+                f"has a plain hash although the checkpoint of {vouched[1]} was written before it: "
+                "it was written without the audit key (forged)"))
     return matched, None
 
 

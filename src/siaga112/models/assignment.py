@@ -1,7 +1,7 @@
 """Assignments: one per agency an incident is routed to, each with its own status and deadline."""
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 
-from siaga112.db import UTCDateTime, metadata
+from siaga112.db import FREE_TEXT, UTCDateTime, metadata
 from siaga112.models.status import AssignmentStatus, check_constraint
 
 assignments = Table(
@@ -21,7 +21,7 @@ assignments = Table(
     Column("escalated_at", UTCDateTime),
     Column("arrival_due_at", UTCDateTime, index=True),
     Column("arrival_escalated_at", UTCDateTime),
-    Column("decline_reason", Text),
+    Column("decline_reason", Text, info=FREE_TEXT),
     # Set when a re-route took the incident away from the agency: from then on the incident is
     # not the agency's to see (auth.permissions.follows_incident); cleared if it is asked again.
     Column("withdrawn_at", UTCDateTime),

@@ -21,12 +21,15 @@ from sqlalchemy import Connection, Numeric, and_, cast, delete, func, or_, selec
 
 from siaga112.audit import service as audit
 from siaga112.db import utcnow
+from siaga112.events.payloads import EventName
 from siaga112.models import (
     alert_subscriptions,
     aml_locations,
+    assignments,
     call_sessions,
     calls,
     citizen_reports,
+    event_log,
     handovers,
     incidents,
     notification_outbox,
@@ -72,7 +75,10 @@ COVERED: dict[tuple[str, str], str] = {
     ("number_blocks", "end_note"): "cleared once the block ended",
     ("number_block_audit", "note"): "replaced by (dianonimkan) once the block ended",
     ("alert_subscriptions", "phone"): "row deleted once opted out (BERHENTI) for the period",
+    ("assignments", "decline_reason"): "replaced by (dianonimkan), and in the event that carried it",
 }
+# Events whose `reason` is free text typed by staff (a decline, a support request).
+REASON_EVENTS = (EventName.ASSIGNMENT_DECLINED.value, EventName.ASSIGNMENT_CREATED.value)
 
 # Columns whose name looks personal but hold no caller's data, and why they stay.
 NOT_CALLER_DATA: dict[tuple[str, str], str] = {
@@ -184,6 +190,15 @@ def apply_retention(conn: Connection, *, days: int, dry_run: bool = False,
         conn.execute(update(calls).where(due_calls)
                      .values(caller_phone=None, caller_name=None, note=None))
         conn.execute(update(timeline_entries).where(due_notes).values(text=REDACTED))
+        # A reason is free text like a note; the event that carried it keeps a copy too.
+        conn.execute(update(assignments).where(assignments.c.incident_id.in_(due_ids),
+                                               assignments.c.decline_reason.is_not(None))
+                     .values(decline_reason=REDACTED))
+        for event in conn.execute(select(event_log.c.id, event_log.c.data).where(
+                event_log.c.incident_id.in_(due_ids), event_log.c.name.in_(REASON_EVENTS))).all():
+            if (event.data or {}).get("reason") not in (None, REDACTED):
+                conn.execute(update(event_log).where(event_log.c.id == event.id)
+                             .values(data={**event.data, "reason": REDACTED}))
         # Messages before their subscriptions (they point at them), both before the reports.
         conn.execute(delete(notification_outbox).where(o.subscription_id.in_(due_subscription_ids)))
         conn.execute(update(notification_outbox).where(old_messages)
