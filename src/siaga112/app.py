@@ -24,7 +24,7 @@ from siaga112.calls.pages import router as calls_pages
 from siaga112.calls.routes import router as calls_router
 from siaga112.config import Settings
 from siaga112.context import Context
-from siaga112.db import DatabaseFailure
+from siaga112.db import DatabaseFailure, postgresql_connect_args
 from siaga112.dispatch.pages import router as dispatch_pages
 from siaga112.dispatch.routes import router as dispatch_router
 from siaga112.errors import DomainError
@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         await hub.start()
         lag_probe = (asyncio.create_task(watch_loop_lag(settings.loop_lag_probe_seconds))
                      if settings.loop_lag_probe_seconds > 0 else None)
-        listener = PgListener(ctx.db.url, ctx.bus) if not ctx.db.is_sqlite else None
+        listener = (PgListener(ctx.db.url, ctx.bus, connect_args=postgresql_connect_args(ctx.db.timeout))
+                    if not ctx.db.is_sqlite else None)
         if listener:
             listener.start()
         jobs = start_background(ctx) if settings.background_workers else []

@@ -66,6 +66,7 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/favicon.ico"): [("get", same(204))],
     ("GET", "/peta/batas.geojson"): [("get", same(200))],  # public boundaries, no personal data
     ("GET", "/healthz"): [("get", same(200))],
+    ("GET", "/readyz"): [("get", same(200))],  # writes one row of its own, nothing else
     ("GET", "/metrics"): [("get", same(200))],  # counts by type and outcome only
     ("GET", "/openapi.json"): [("get", same(200))],
     ("GET", "/docs"): [("get", same(200))],
