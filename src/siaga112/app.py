@@ -43,7 +43,7 @@ from siaga112.open311.routes import router as open311_router
 from siaga112.ops.failures import as_domain_error
 from siaga112.ops.guard import RequestGuard
 from siaga112.ops.health import check_health, check_ready
-from siaga112.ops.observe import RequestObserver, sample_queue_depths
+from siaga112.ops.observe import RequestObserver, queue_depth_sampler
 from siaga112.ops.protocol import HeaderDeadlineProtocol
 from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             listener.start()
         jobs = start_background(ctx) if settings.background_workers else []
         watcher = start_sop_watcher(ctx)
+        depths = queue_depth_sampler(ctx)
+        depths.start()
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             yield
         finally:
             stop_all(jobs)
+            depths.stop()
             if watcher:
                 watcher.stop()
             if listener:
@@ -180,7 +183,6 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> PlainTextResponse:
-        sample_queue_depths(ctx)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
