@@ -136,8 +136,11 @@ def start_server(url: str, tmp_path, workers: int = 1, env: dict | None = None,
     import httpx
 
     port = free_port()
+    # Request-sized database bounds sized for a shared test machine (see TEST_DB_TIMEOUT in
+    # conftest.py); the tests of the bounds pass their own.
     environment = {**os.environ, "SIAGA112_DATABASE_URL": url,
                    "SIAGA112_VAR_DIR": str(Path(tmp_path) / "var"), "SIAGA112_LOG_LEVEL": "WARNING",
+                   "SIAGA112_DB_TIMEOUT_SECONDS": "30", "SIAGA112_REQUEST_TIMEOUT_SECONDS": "35",
                    **(env or {})}
     siaga112 = str(Path(sys.executable).parent / "siaga112")
     log_path = Path(tmp_path) / f"server-{port}.log"

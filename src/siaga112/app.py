@@ -26,7 +26,7 @@ from siaga112.calls.pages import router as calls_pages
 from siaga112.calls.routes import router as calls_router
 from siaga112.config import Settings
 from siaga112.context import Context
-from siaga112.db import DatabaseFailure
+from siaga112.db import DatabaseFailure, postgresql_connect_args
 from siaga112.deps import client_address
 from siaga112.dispatch.pages import router as dispatch_pages
 from siaga112.dispatch.routes import router as dispatch_router
@@ -46,7 +46,7 @@ from siaga112.open311.routes import router as open311_router
 from siaga112.ops.failures import as_domain_error
 from siaga112.ops.guard import RequestGuard
 from siaga112.ops.health import check_health, check_ready
-from siaga112.ops.observe import RequestObserver, sample_queue_depths
+from siaga112.ops.observe import RequestObserver, queue_depth_sampler
 from siaga112.ops.protocol import HeaderDeadlineProtocol
 from siaga112.places.routes import router as places_router
 from siaga112.public.routes import router as public_router
@@ -87,11 +87,14 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         await hub.start()
         lag_probe = (asyncio.create_task(watch_loop_lag(settings.loop_lag_probe_seconds))
                      if settings.loop_lag_probe_seconds > 0 else None)
-        listener = PgListener(ctx.db.url, ctx.bus) if not ctx.db.is_sqlite else None
+        listener = (PgListener(ctx.db.url, ctx.bus, connect_args=postgresql_connect_args(ctx.db.timeout))
+                    if not ctx.db.is_sqlite else None)
         if listener:
             listener.start()
         jobs = start_background(ctx) if settings.background_workers else []
         watcher = start_sop_watcher(ctx)
+        depths = queue_depth_sampler(ctx)
+        depths.start()
         # Boundaries, classifier vocabulary and the app are built once and live forever; keeping
         # them out of the collector's generations shortens the GC pauses that make the p99.
         gc.collect()
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             yield
         finally:
             stop_all(jobs)
+            depths.stop()
             if watcher:
                 watcher.stop()
             if listener:
@@ -192,7 +196,6 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             # The same answer whether a token was wrong or missing; nothing about the counters.
             return JSONResponse({"detail": "metrics need the metrics token or an allowed address"},
                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        sample_queue_depths(ctx)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -38,6 +38,6 @@ REQUEST_LATENCY = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
 PENDING_ASSIGNMENTS = Gauge("siaga112_assignments_pending",
-                            "Assignments no agency has acknowledged yet (read at scrape)")
+                            "Assignments no agency has acknowledged yet (sampled every 5 s)")
 OUTBOX_WAITING = Gauge("siaga112_notifications_waiting",
-                       "Texts to citizens not yet sent (read at scrape)")
+                       "Texts to citizens not yet sent (sampled every 5 s)")

@@ -17,8 +17,10 @@ from support import PausableProxy, start_server
 
 BOUND = 2.0  # SIAGA112_DB_TIMEOUT_SECONDS for these servers
 GUARD = 3.0  # SIAGA112_REQUEST_TIMEOUT_SECONDS: no request waits longer for its answer to start
-# What a request may take beyond that: scheduling on a machine shared with other test runs.
-SLACK = 2.0
+# What a request may take beyond that: scheduling on a machine shared with other test runs (the
+# guard's timer fired up to 0.9 s late at a load average of 11 on two cores; most answers came in
+# 2.4-3.9 s).
+SLACK = 3.0
 ENV = {"SIAGA112_DB_TIMEOUT_SECONDS": str(BOUND), "SIAGA112_REQUEST_TIMEOUT_SECONDS": str(GUARD),
        "SIAGA112_METRICS_TOKEN": "metrik-uji"}
 
@@ -55,7 +57,8 @@ def test_postgresql_partition_answers_within_the_bound_and_recovers(pg_database_
     url = make_url(pg_database_url)
     proxy = PausableProxy(url.host or "127.0.0.1", url.port or 5432)
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    server, base = start_server(proxied, tmp_path, env=ENV)
+    # Ahead of the machine's other work: the test measures the server's bound, not the machine's load.
+    server, base = start_server(proxied, tmp_path, env=ENV, high_priority=True)
     try:
         assert httpx.post(f"{base}/api/v1/incidents", json=incident_body(), headers=auth,
                           timeout=30).status_code == 201
@@ -95,7 +98,11 @@ def test_sqlite_locked_by_another_process_answers_within_the_bound_and_recovers(
     if not database_url.startswith("sqlite"):
         return  # PostgreSQL: the partition test above
     auth = {"Authorization": f"Bearer {tokens['call_taker']}"}
-    server, base = start_server(database_url, tmp_path, env=ENV)
+    # The guard well above the database bound: the answer here is the database's "busy". A request
+    # may wait the bound twice (its token's last-used time, skipped when it cannot be written, then
+    # its own write), and a third of it again for its turn in this process.
+    server, base = start_server(database_url, tmp_path, env={**ENV, "SIAGA112_REQUEST_TIMEOUT_SECONDS": "8"},
+                                high_priority=True)
     holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
     try:
         # Another process (a backup tool, a stuck script) holds the write lock.
@@ -106,7 +113,7 @@ def test_sqlite_locked_by_another_process_answers_within_the_bound_and_recovers(
         health_took, health = _timed("GET", f"{base}/healthz")
         for took, response in writes:
             assert response.status_code == 503, response.text
-            assert took < GUARD + SLACK
+            assert took < 8 + SLACK
             assert response.headers["Retry-After"] == "2"
         assert health.status_code == 200 and health_took < 1.0  # reads go on while writes wait
 

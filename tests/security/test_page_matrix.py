@@ -66,7 +66,7 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
     ("GET", "/favicon.ico"): [("get", same(204))],
     ("GET", "/peta/batas.geojson"): [("get", same(200))],  # public boundaries, no personal data
     ("GET", "/healthz"): [("get", same(200))],
-    ("GET", "/readyz"): [("get", same(200))],
+    ("GET", "/readyz"): [("get", same(200))],  # writes one row of its own, nothing else
     # Counts by type and outcome only, but not for the internet: the metrics token or a
     # configured address (tests/security/test_public_surfaces.py), never a user's token.
     ("GET", "/metrics"): [("get", same(401))],

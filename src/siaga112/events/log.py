@@ -145,9 +145,12 @@ class LocalBus:
 class PgListener:
     """LISTENs for commits made by other processes and wakes this process's bus."""
 
-    def __init__(self, url: str, bus: LocalBus):
+    def __init__(self, url: str, bus: LocalBus, *, connect_args: dict | None = None):
         self.url = url
         self.bus = bus
+        # Bounded connect and keepalives (db.postgresql_connect_args): a listener stuck on a dead
+        # path would leave this process's streams without wake-ups from the others.
+        self.connect_args = connect_args or {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="siaga112-listen", daemon=True)
         self.ready = threading.Event()
@@ -182,7 +185,7 @@ class PgListener:
         dsn = self._dsn
         while not self._stop.is_set():
             try:
-                with psycopg.connect(dsn, autocommit=True) as conn:
+                with psycopg.connect(dsn, autocommit=True, **self.connect_args) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self.ready.set()
                     # A wake after (re)connecting covers anything committed while we were away.

@@ -38,8 +38,15 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         limit = self.bound(scope.get("path", ""))
-        started = asyncio.Event()
-        state = {"body_done": not _has_body(scope), "cut": False}
+        state = {"body_done": not _has_body(scope), "cut": False, "started": False}
+        loop = asyncio.get_running_loop()
+        # One future settled by whichever comes first (the answer starts, the handler ends, the
+        # time is up): cheaper on the event loop than asyncio.wait and a second task per request.
+        settled: asyncio.Future = loop.create_future()
+
+        def settle(_: object = None) -> None:
+            if not settled.done():
+                settled.set_result(None)
 
         async def guarded_receive() -> dict:
             if state["cut"]:
@@ -53,16 +60,18 @@ class RequestGuard:
             if state["cut"]:
                 return
             if message["type"] == "http.response.start":
-                started.set()
+                state["started"] = True
+                settle()
             await send(message)
 
         task = asyncio.ensure_future(self.app(scope, guarded_receive, guarded_send))
-        waiter = asyncio.ensure_future(started.wait())
+        task.add_done_callback(settle)
+        timer = loop.call_later(limit, settle)
         try:
-            await asyncio.wait({task, waiter}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+            await settled
         finally:
-            waiter.cancel()
-        if task.done() or started.is_set():
+            timer.cancel()
+        if task.done() or state["started"]:
             await task
             return
         state["cut"] = True

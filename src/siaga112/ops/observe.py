@@ -13,6 +13,7 @@ from siaga112.context import Context
 from siaga112.db import database_failure
 from siaga112.metrics import OUTBOX_WAITING, PENDING_ASSIGNMENTS, REQUEST_LATENCY
 from siaga112.models import assignments, notification_outbox
+from siaga112.periodic import Periodic
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -48,9 +49,15 @@ class RequestObserver:
             await self.app(scope, receive, observed_send)
 
 
+def queue_depth_sampler(ctx: Context, interval: float = 5.0) -> Periodic:
+    """Samples the queue depths every few seconds in the background: /metrics itself never
+    waits on the database (during a partition it must still answer at once)."""
+    return Periodic("queue-depths", interval, lambda: sample_queue_depths(ctx))
+
+
 def sample_queue_depths(ctx: Context) -> None:
-    """Pending assignments and waiting texts, read when /metrics is scraped; a database that
-    cannot answer leaves the last values (and /metrics still answers)."""
+    """Pending assignments and waiting texts; a database that cannot answer leaves the last
+    values."""
     try:
         with ctx.db.transaction(write=False) as conn:
             pending = conn.execute(select(func.count()).select_from(assignments)
