@@ -45,7 +45,7 @@ def _fail(message: str) -> NoReturn:
 MAINTENANCE_TIMEOUT = 600.0
 
 
-def _prepare(settings: Settings, *, wait: bool = False):
+def _prepare(settings: Settings, *, wait: bool = False, serving: bool = False):
     """The context for a command; with `wait`, first wait for a database that is not up yet."""
     from sqlalchemy.exc import DBAPIError
 
@@ -60,7 +60,7 @@ def _prepare(settings: Settings, *, wait: bool = False):
                               timeout=settings.db_timeout_seconds)
         # Commands do maintenance (migrations, seeding with password hashing, retention over a
         # year of data): the bound that keeps requests from hanging would cut them off.
-        return build_context(settings.model_copy(update={"db_timeout_seconds": MAINTENANCE_TIMEOUT}))
+        ctx = build_context(settings.model_copy(update={"db_timeout_seconds": MAINTENANCE_TIMEOUT}))
     except SopError as exc:
         _fail(f"refusing to start: the SOP is invalid\n{exc}")
     except DatabaseNotReached as exc:
@@ -69,6 +69,29 @@ def _prepare(settings: Settings, *, wait: bool = False):
         cause = getattr(exc, "orig", None) or exc
         _fail(f"refusing to start: the database ({where(settings.database_url)}) failed: "
               f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}")
+    _check_audit_key(ctx, refuse=not serving)
+    return ctx
+
+
+def _check_audit_key(ctx, *, refuse: bool) -> None:
+    """A command without the server's audit key would sign the trail with a key of its own, and
+    from then on `audit verify` reads BROKEN: commands refuse. A server still starts (112 must
+    answer) and says so in its log, loudly."""
+    import structlog
+
+    from siaga112.audit.service import unknown_signing_key
+
+    with ctx.db.transaction(write=False) as conn:
+        unknown = unknown_signing_key(conn)
+    if unknown is None:
+        return
+    message = (f"the audit trail is signed with key {unknown}, which this process does not hold: "
+               "give it the server's key (SIAGA112_AUDIT_KEY or SIAGA112_AUDIT_KEY_FILE, or run "
+               "where the server's var/audit_key is, SIAGA112_VAR_DIR)")
+    if refuse:
+        ctx.db.dispose()
+        _fail(f"refusing to run: {message}")
+    structlog.get_logger("siaga112.audit").error("audit_key_unknown", detail=message)
 
 
 @app.command()
@@ -88,7 +111,7 @@ def serve(host: str = "127.0.0.1", port: int = 8112, workers: int = 1,
     if workers > 1 and settings.is_sqlite:
         _fail("several workers need PostgreSQL (SIAGA112_DATABASE_URL=postgresql://...); "
               "SQLite serves from one process")
-    ctx = _prepare(settings, wait=True)
+    ctx = _prepare(settings, wait=True, serving=True)
     _print_demo_accounts(ctx)
     ctx.db.dispose()
     # Event streams never end by themselves; give them a few seconds, then shut down anyway.
@@ -112,7 +135,7 @@ def worker() -> None:
     from siaga112.bootstrap import build_context
 
     settings = Settings()
-    _prepare(settings, wait=True).db.dispose()  # migrated and seeded, with the maintenance bound
+    _prepare(settings, wait=True, serving=True).db.dispose()  # migrated and seeded, with the maintenance bound
     # The jobs' own transactions get the request-sized bound, as in `serve`.
     ctx = build_context(settings, prepare=False)
     stopping = threading.Event()

@@ -29,10 +29,15 @@ PACKAGED = PACKAGED_PATH.read_text(encoding="utf-8")
 API = "/api/v1"
 
 
-def cli_env(database_url: str | None, tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The environment of a fresh shell: no SIAGA112_ setting leaks in from the test run."""
+def cli_env(database_url: str | None, tmp_path: Path, server_key: bool = True, **extra: str) -> dict[str, str]:
+    """The environment of a fresh shell: no SIAGA112_ setting leaks in from the test run but the
+    audit key of the test databases (without `server_key`, the key is var/audit_key's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA112_")}
     env["SIAGA112_VAR_DIR"] = str(tmp_path / "var")
+    # The server's audit key, as the operator's shell has it: without it a command refuses to
+    # sign the test databases' trail.
+    if server_key:
+        env["SIAGA112_AUDIT_KEY"] = os.environ["SIAGA112_AUDIT_KEY"]
     if database_url is not None:
         env["SIAGA112_DATABASE_URL"] = database_url
     env.update(extra)
@@ -202,7 +207,8 @@ def test_another_sop_file_decides_the_routing(empty_database_url, tmp_path, inci
     path = tmp_path / "ppu-2027.yaml"
     path.write_text(_other_sop(), encoding="utf-8")
     load_sop(path)  # valid, or this test is about something else
-    env = cli_env(empty_database_url, tmp_path, SIAGA112_SOP_FILE=str(path))
+    # A new installation: its key is the one `seed` generates into var/audit_key.
+    env = cli_env(empty_database_url, tmp_path, server_key=False, SIAGA112_SOP_FILE=str(path))
     seeded = siaga112("seed", env=env, cwd=tmp_path)
     assert seeded.returncode == 0, seeded.stderr
     assert "reference data loaded" in seeded.stdout

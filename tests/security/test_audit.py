@@ -377,9 +377,6 @@ def test_the_daily_checkpoint_does_not_vouch_for_a_cut_tail(ctx, actors, inciden
     assert len(path.read_text().splitlines()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="a command without the server's key generates its own in "
-                   "its var/ and signs with it; refusing needs a key check in the CLI's start "
-                   "that `serve` must not share (an emergency server should not refuse to start)")
 def test_a_command_run_without_the_servers_key_does_not_sign_the_trail(database_url, tmp_path, ctx,
                                                                         actors, incident_body):
     """A maintenance command run from another directory (cron with another working directory,
@@ -401,3 +398,4 @@ def test_a_command_run_without_the_servers_key_does_not_sign_the_trail(database_
     with ctx.db.transaction(write=False) as conn:
         broken = verify(conn).broken
     assert ran.returncode != 0 and broken is None, broken
+    assert "SIAGA112_AUDIT_KEY" in ran.stderr and "Traceback" not in ran.stderr, ran.stderr

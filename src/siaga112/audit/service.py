@@ -123,6 +123,17 @@ def keys_for(conn: Connection) -> AuditKeys:
     return found
 
 
+def unknown_signing_key(conn: Connection) -> str | None:
+    """The key id the newest keyed entry was signed with, when this process does not hold that
+    key (a command run without the server's key would sign with one of its own, and from then
+    on the trail reads as broken); None when the keys fit or nothing is keyed yet."""
+    newest = conn.execute(select(audit_log.c.hash_alg).where(audit_log.c.hash_alg.is_not(None))
+                          .order_by(audit_log.c.entry.desc()).limit(1)).scalar()
+    if newest is None or keys_for(conn).mac(newest, b"") is not None:
+        return None
+    return str(newest).removeprefix(KEYED)
+
+
 def entry_mac(keys: AuditKeys, values: dict[str, Any]) -> str | None:
     """HMAC of the entry's own content, made when it is written."""
     content = {k: values[k] for k in _CONTENT}
