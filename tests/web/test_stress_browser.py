@@ -276,3 +276,24 @@ def test_a_second_caller_is_warned_of_by_address_alone_and_kept_on_the_incident(
     # A support agency gets the situation, never the second caller's number.
     support = browse("dinkes").get(f"/konsol/insiden/{first['id']}").text
     assert "+6281234500030" not in support
+
+
+# ------------------------------------------------------------------ informal places on the map
+
+def test_an_informal_address_is_found_pinned_and_zoomed_on_the_map(screen):
+    ct = screen("call_taker")
+    p = ct.page
+    p.wait_for_selector("#pick-map[data-boundaries]")
+    p.keyboard.press("Alt+KeyW")
+    p.keyboard.type("dekat masjid Al-Ikhlas, RT 05 Kelurahan Nipah-Nipah")
+    p.wait_for_selector("#desa-results [data-pick-desa]")
+    assert p.inner_text("#desa-results [data-pick-desa] strong") == "Nipah-Nipah"
+    p.keyboard.press("ArrowDown")
+    p.keyboard.press("Enter")
+    p.wait_for_selector("#pick-map[data-pinned]")
+    assert int(p.get_attribute("#pick-map", "data-zoom")) >= 14
+    lat, lon = (float(v) for v in p.get_attribute("#pick-map", "data-pinned").split(","))
+    assert abs(lat - -1.298) < 0.01 and abs(lon - 116.733) < 0.01
+    assert p.locator("#pick-map .leaflet-marker-icon").count() == 1
+    ct.shot("place-pinned")
+    assert not ct.errors, ct.errors

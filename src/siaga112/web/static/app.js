@@ -269,6 +269,15 @@
     if (el.dataset.pick) {
       const [latId, lonId] = el.dataset.pick.split(",");
       let pin = null;
+      body.addEventListener("siaga-place", ev => {
+        const d = ev.detail, at = L.latLng(d.lat, d.lon);
+        if (pin) pin.setLatLng(at); else pin = L.marker(at).addTo(map);
+        pin.bindTooltip(d.label || "").openTooltip();
+        el.dataset.keepView = "1";  // the boundaries arriving later must not zoom back out
+        map.setView(at, d.zoom);
+        el.dataset.pinned = d.lat.toFixed(5) + "," + d.lon.toFixed(5);
+        el.dataset.zoom = String(map.getZoom());
+      });
       map.on("click", ev => {
         const lat = document.getElementById(latId), lon = document.getElementById(lonId);
         lat.value = ev.latlng.lat.toFixed(6); lon.value = ev.latlng.lng.toFixed(6);
@@ -292,6 +301,12 @@
       document.getElementById("lon").value = pick.dataset.lon;
       const address = document.getElementById("address");
       if (!address.value) address.value = pick.dataset.address;
+    }
+    if (pick.dataset.showLat) {
+      // Pinned and zoomed on the call-taker's map, so the caller can be asked "near what?".
+      body.dispatchEvent(new CustomEvent("siaga-place", { detail: {
+        lat: Number(pick.dataset.showLat), lon: Number(pick.dataset.showLon),
+        zoom: Number(pick.dataset.showZoom || 15), label: pick.dataset.label } }));
     }
     const list = pick.closest("[data-desa-results]"); if (list) list.innerHTML = "";
     code.dispatchEvent(new Event("change", { bubbles: true }));
