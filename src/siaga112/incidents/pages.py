@@ -19,7 +19,15 @@ from siaga112.errors import Forbidden, InvalidField
 from siaga112.incidents import overview as ov
 from siaga112.incidents import reads
 from siaga112.incidents import service as incidents
-from siaga112.incidents.schemas import DeclineBody, NoteCreate, ProgressBody, RerouteBody, StatusChange, SupportRequest
+from siaga112.incidents.schemas import (
+    DeclineBody,
+    NoteCreate,
+    ProgressBody,
+    RerouteBody,
+    RouteBody,
+    StatusChange,
+    SupportRequest,
+)
 from siaga112.models.status import (
     ACTIVE_ASSIGNMENT,
     AWAITING_ASSIGNMENT,
@@ -97,7 +105,7 @@ def _audit_caller_view(request: Request, ctx: Context, who: Principal, conn=None
     audit.record(conn, who, "incident.viewed", "incident", incident_id, detail={"ticket": ticket})
 
 
-ACTIONS = {"terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status", "alihkan"}
+ACTIONS = {"terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status", "alihkan", "rute"}
 
 
 @router.post("/konsol/insiden/{incident_id}/{action}")
@@ -130,6 +138,11 @@ def act(incident_id: str, action: str, request: Request,
         elif action == "catatan":
             body = build(NoteCreate, {"text": f["text"], "public": form.get("public") == "on"})
             incidents.add_note(ctx, who, incident_id, body.text, body.public, conn=conn)
+        elif action == "rute":
+            body = build(RouteBody, {"agency_code": f["agency_code"], "action": form.get("route"),
+                                     "note": f["note"]})
+            incidents.route_to_agency(ctx, who, incident_id, body.agency_code, body.action, body.note,
+                                      conn=conn)
         elif action == "status":
             body = build(StatusChange, {"status": f["status"], "note": f["note"]})
             incidents.change_status(ctx, who, incident_id, body.status, body.note, conn=conn)
