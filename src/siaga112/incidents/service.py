@@ -158,10 +158,10 @@ def route_to_agency(ctx: Context, who: Principal, incident_id: str, agency_code:
     now = utcnow()
     existing = {a.agency_code: a for a in assignment_rows(conn, [incident_id])[incident_id]}
     target = existing.get(agency_code)
-    active = target is not None and target.status in ACTIVE_ASSIGNMENT
+    active = target if target is not None and target.status in ACTIVE_ASSIGNMENT else None
     ack_due = now + timedelta(seconds=ctx.sop.priorities[row.priority].ack_seconds)
     if action == "add":
-        if active:
+        if active is not None:
             raise Conflict(f"{agency_code} is already working on this incident")
         open_assignment(ctx, conn, row, agency_code, "support", ack_due=ack_due, now=now)
     elif action == "lead":
@@ -170,23 +170,23 @@ def route_to_agency(ctx: Context, who: Principal, incident_id: str, agency_code:
                 conn.execute(update(assignments).where(assignments.c.id == a.id)
                              .values(role="support", updated_at=now))
                 announce_assignment(ctx, conn, row, a.id, AssignmentUpdated, at=now)
-        if active:
-            conn.execute(update(assignments).where(assignments.c.id == target.id)
+        if active is not None:
+            conn.execute(update(assignments).where(assignments.c.id == active.id)
                          .values(role="lead", updated_at=now))
-            announce_assignment(ctx, conn, row, target.id, AssignmentUpdated, at=now)
+            announce_assignment(ctx, conn, row, active.id, AssignmentUpdated, at=now)
         else:
             open_assignment(ctx, conn, row, agency_code, "lead", ack_due=ack_due, now=now)
     else:
-        if not active:
+        if active is None:
             raise Conflict(f"{agency_code} is not working on this incident")
-        if target.role == "lead":
+        if active.role == "lead":
             raise Conflict(f"{agency_code} leads this incident: make another agency the lead first")
-        move_assignment(conn, target, AssignmentStatus.CANCELLED, now=now)
+        move_assignment(conn, active, AssignmentStatus.CANCELLED, now=now)
         for unit in conn.execute(select(units).where(units.c.incident_id == incident_id,
                                                      units.c.agency_code == agency_code)).all():
             move_unit(conn, unit, UnitStatus.AVAILABLE, now=now)
             announce_unit(ctx, conn, unit.id)
-        announce_assignment(ctx, conn, row, target.id, AssignmentUpdated, at=now)
+        announce_assignment(ctx, conn, row, active.id, AssignmentUpdated, at=now)
     if action != "remove" and row.attention in ("declined", "unclassified", "overdue"):
         # The command centre has acted on what it was asked to look at.
         conn.execute(update(incidents).where(incidents.c.id == incident_id).values(attention=None))
