@@ -297,3 +297,29 @@ def test_an_informal_address_is_found_pinned_and_zoomed_on_the_map(screen):
     assert p.locator("#pick-map .leaflet-marker-icon").count() == 1
     ct.shot("place-pinned")
     assert not ct.errors, ct.errors
+
+
+# ------------------------------------------------------------------ the dispatcher's queue
+
+def test_queue_order_new_rows_and_alt_1_opens_the_most_urgent_led_incident(screen, actors, incident_body):
+    ct = actors["call_taker"]
+    minor = ct.post(f"{API}/incidents", json=incident_body(priority=3)).json()
+    # A land fire: P1, but BPBD leads and DAMKAR only supports.
+    supported = ct.post(f"{API}/incidents", json=incident_body(type_code="FIRE-LAND")).json()
+    led = ct.post(f"{API}/incidents", json=incident_body(priority=1)).json()
+    d = screen("damkar")
+    p = d.page
+    p.wait_for_selector(f"[data-queue-ticket='{minor['ticket']}']")
+    order = [r.get_attribute("data-queue-ticket") for r in p.query_selector_all("#queue tr[data-queue-ticket]")]
+    # Priority first; among the P1s the earlier deadline (the land fire came first).
+    assert order == [supported["ticket"], led["ticket"], minor["ticket"]]
+    assert p.locator("#queue tr.unopened").count() == 3
+    d.shot("queue-new-rows")
+    p.keyboard.press("Alt+Digit1")
+    p.wait_for_selector(f"#detail [data-ticket='{led['ticket']}']")
+    expect(p.locator(f"[data-queue-ticket='{led['ticket']}']")).not_to_have_class("clickable unopened")
+    # Still seen as opened after the queue refreshes.
+    actors["call_taker"].post(f"{API}/incidents", json=incident_body(priority=4))
+    p.wait_for_selector("#queue tr[data-queue-ticket] >> nth=3")
+    expect(p.locator("#queue tr.unopened")).to_have_count(3)
+    assert not d.errors, d.errors

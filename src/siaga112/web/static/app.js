@@ -586,6 +586,37 @@
     if (ev.detail.elt && ev.detail.elt.id === "call-form" && ev.detail.successful !== undefined && !ev.detail.failed) pendingSave = null;
   });
 
+  // ---- the dispatcher's queue: a row stays marked new until it has been opened --------------
+  const OPENED_KEY = "siaga112-opened:" + (body.dataset.username || "");
+  function openedSet() {
+    try { return new Set(JSON.parse(localStorage.getItem(OPENED_KEY) || "[]")); } catch (e) { return new Set(); }
+  }
+  function markNewRows() {
+    const queue = document.getElementById("queue");
+    if (!queue) return;
+    const opened = openedSet();
+    queue.querySelectorAll("tr[data-queue-incident]").forEach(row => {
+      const fresh = !opened.has(row.dataset.queueIncident);
+      row.classList.toggle("unopened", fresh);
+      if (fresh && !row.querySelector(".new-badge")) {
+        const badge = document.createElement("span");
+        badge.className = "new-badge"; badge.textContent = queue.dataset.newLabel || "NEW";
+        row.querySelector(".ticket").appendChild(badge);
+      }
+    });
+  }
+  document.addEventListener("htmx:afterSwap", ev => { if (ev.target && ev.target.id === "queue") markNewRows(); });
+  document.addEventListener("click", ev => {
+    const row = ev.target.closest && ev.target.closest("tr[data-queue-incident]");
+    if (!row) return;
+    const opened = openedSet();
+    opened.add(row.dataset.queueIncident);
+    // Only the open incidents' ids matter; keep the list from growing without end.
+    localStorage.setItem(OPENED_KEY, JSON.stringify(Array.from(opened).slice(-500)));
+    row.classList.remove("unopened");
+    const badge = row.querySelector(".new-badge"); if (badge) badge.remove();
+  });
+
   let started = false;
   function init() {
     if (started) return;
