@@ -23,7 +23,7 @@ from siaga112.incidents.announce import announce_incident
 from siaga112.incidents.intake import route_for
 from siaga112.incidents.reads import assignment_rows, get_incident, load_visible
 from siaga112.incidents.schemas import IncidentRead
-from siaga112.incidents.timeline import append_timeline
+from siaga112.incidents.timeline import STATUS_WORDS, append_timeline
 from siaga112.models import assignments, incidents, units
 from siaga112.models.status import (
     ACTIVE_ASSIGNMENT,
@@ -49,7 +49,8 @@ def set_incident_status(ctx: Context, conn: Connection, who: Principal, row: Any
     if new_status in ENDING_INCIDENT:
         _settle_work(ctx, conn, row.id, now=now, cancelled=new_status == IncidentStatus.CANCELLED)
     append_timeline(conn, row.id, "status", who=who, at=now, public=True,
-                    text=f"{row.status} → {new_status}" + (f": {note}" if note else ""),
+                    text=f"{STATUS_WORDS[row.status]} → {STATUS_WORDS[new_status]}"
+                    + (f": {note}" if note else ""),
                     agency_code=who.agency_code, data={"from": row.status, "to": new_status})
     announce_incident(ctx, conn, who, row.id, IncidentStatusChanged, previous_status=row.status)
 
