@@ -323,3 +323,28 @@ def test_queue_order_new_rows_and_alt_1_opens_the_most_urgent_led_incident(scree
     p.wait_for_selector("#queue tr[data-queue-ticket] >> nth=3")
     expect(p.locator("#queue tr.unopened")).to_have_count(3)
     assert not d.errors, d.errors
+
+
+# ------------------------------------------------------------------ the alarm
+
+def test_the_alarm_repeats_while_a_p1_waits_and_says_when_sound_is_blocked(screen, actors, incident_body):
+    fire = actors["call_taker"].post(f"{API}/incidents", json=incident_body(priority=1)).json()
+    d = screen("damkar")
+    p = d.page
+    p.wait_for_selector(f"[data-queue-ticket='{fire['ticket']}']")
+    # No click or key yet: the browser holds the sound back, and the page says so.
+    expect(p.locator("#sound-blocked")).to_be_visible()
+    p.evaluate("document.body.dataset.alarmRepeatMs = '300'")
+    start = int(p.get_attribute("body", "data-alarms") or 0)
+    _wait_until(p, lambda: int(p.get_attribute("body", "data-alarms") or 0) >= start + 3, "the alarm to repeat")
+    _wait_until(p, lambda: p.title().startswith("⚠"), "the tab title to flash")
+    d.shot("alarm-repeating")
+    p.click("#queue-title")
+    expect(p.locator("#sound-blocked")).to_be_hidden()
+    # Acknowledged: the alarm stops and the title is itself again.
+    assert actors["damkar"].post(f"{API}/incidents/{fire['id']}/assignments/DAMKAR/acknowledge").status_code == 200
+    p.wait_for_selector("body[data-urgent='0']", state="attached", timeout=5000)
+    _wait_until(p, lambda: not p.title().startswith("⚠"), "the title to stop flashing")
+    stopped = int(p.get_attribute("body", "data-alarms"))
+    p.wait_for_timeout(1000)  # a second of quiet: three repeat periods with nothing to sound
+    assert int(p.get_attribute("body", "data-alarms")) == stopped

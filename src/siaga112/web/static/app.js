@@ -154,12 +154,22 @@
 
   // ---- sound for priority 1 (WebAudio; browsers allow it after the first key or click) ----
   let audio = null;
-  function unlockAudio() { if (!audio && window.AudioContext) audio = new AudioContext(); }
-  document.addEventListener("keydown", unlockAudio, { once: true });
-  document.addEventListener("click", unlockAudio, { once: true });
+  function soundBlocked() { return !audio || audio.state !== "running"; }
+  function showSoundState() {
+    const note = document.getElementById("sound-blocked");
+    if (note) note.hidden = !soundBlocked();
+  }
+  function unlockAudio() {
+    if (!audio && window.AudioContext) audio = new AudioContext();
+    if (audio && audio.state === "suspended") audio.resume().then(showSoundState, showSoundState);
+    showSoundState();
+  }
+  document.addEventListener("keydown", unlockAudio);
+  document.addEventListener("click", unlockAudio);
   function alarm() {
     body.dataset.alarms = String(Number(body.dataset.alarms || 0) + 1);
-    if (!audio) return;
+    showSoundState();
+    if (!audio || audio.state !== "running") return;
     [0, 0.35, 0.7].forEach(offset => {
       const osc = audio.createOscillator(), gain = audio.createGain();
       osc.frequency.value = 880; gain.gain.value = 0.25;
@@ -167,6 +177,28 @@
       osc.start(audio.currentTime + offset); osc.stop(audio.currentTime + offset + 0.22);
     });
   }
+
+  // ---- the alarm repeats while a P1 waits or a deadline has passed; the tab title flashes ----
+  const baseTitle = document.title;
+  let titleOn = false;
+  function urgentRows() {
+    return Array.from(document.querySelectorAll("#queue tr[data-queue-incident]")).filter(row =>
+      (row.dataset.priority === "1" && row.dataset.assignmentStatus === "pending") ||
+      !!row.querySelector(".countdown.overdue"));
+  }
+  function alarmLoop() {
+    if (!body.dataset.beepAgency) return;
+    const urgent = urgentRows();
+    body.dataset.urgent = String(urgent.length);
+    if (urgent.length) alarm();
+    setTimeout(alarmLoop, Number(body.dataset.alarmRepeatMs || 10000));
+  }
+  setInterval(() => {
+    if (!body.dataset.beepAgency) return;
+    const urgent = Number(body.dataset.urgent || 0) > 0;
+    titleOn = urgent && !titleOn;
+    document.title = titleOn ? "⚠ " + (body.dataset.alarmTitle || "P1") + " · " + baseTitle : baseTitle;
+  }, 1000);
 
   // ---- live updates over Server-Sent Events ----------------------------------------------
   // A live refresh must not wipe what a dispatcher is typing into an incident panel.
@@ -622,6 +654,7 @@
     if (started) return;
     started = true;
     setupMaps(); startLive();
+    if (body.dataset.beepAgency) { showSoundState(); setTimeout(alarmLoop, 1000); }
     if (document.getElementById("offline-banner")) {
       if (navigator.onLine === false) setOffline(true); else checkConnection();
     }
