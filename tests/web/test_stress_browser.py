@@ -336,7 +336,8 @@ def test_the_alarm_repeats_while_a_p1_waits_and_says_when_sound_is_blocked(scree
     expect(p.locator("#sound-blocked")).to_be_visible()
     p.evaluate("document.body.dataset.alarmRepeatMs = '300'")
     start = int(p.get_attribute("body", "data-alarms") or 0)
-    _wait_until(p, lambda: int(p.get_attribute("body", "data-alarms") or 0) >= start + 3, "the alarm to repeat")
+    _wait_until(p, lambda: int(p.get_attribute("body", "data-alarms") or 0) >= start + 3, "the alarm to repeat",
+                timeout=10)
     _wait_until(p, lambda: p.title().startswith("⚠"), "the tab title to flash")
     d.shot("alarm-repeating")
     p.click("#queue-title")

@@ -186,12 +186,18 @@
       (row.dataset.priority === "1" && row.dataset.assignmentStatus === "pending") ||
       !!row.querySelector(".countdown.overdue"));
   }
+  // Checked four times a second, sounded once per repeat period: a change of the period (or of
+  // the queue) takes effect at once rather than after the period already running.
+  let lastAlarmAt = -Infinity;
   function alarmLoop() {
     if (!body.dataset.beepAgency) return;
     const urgent = urgentRows();
     body.dataset.urgent = String(urgent.length);
-    if (urgent.length) alarm();
-    setTimeout(alarmLoop, Number(body.dataset.alarmRepeatMs || 10000));
+    const now = performance.now();
+    if (urgent.length && now - lastAlarmAt >= Number(body.dataset.alarmRepeatMs || 10000)) {
+      lastAlarmAt = now;
+      alarm();
+    }
   }
   setInterval(() => {
     if (!body.dataset.beepAgency) return;
@@ -654,7 +660,7 @@
     if (started) return;
     started = true;
     setupMaps(); startLive();
-    if (body.dataset.beepAgency) { showSoundState(); setTimeout(alarmLoop, 1000); }
+    if (body.dataset.beepAgency) { showSoundState(); setInterval(alarmLoop, 250); }
     if (document.getElementById("offline-banner")) {
       if (navigator.onLine === false) setOffline(true); else checkConnection();
     }
