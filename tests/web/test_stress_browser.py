@@ -349,3 +349,21 @@ def test_the_alarm_repeats_while_a_p1_waits_and_says_when_sound_is_blocked(scree
     stopped = int(p.get_attribute("body", "data-alarms"))
     p.wait_for_timeout(1000)  # a second of quiet: three repeat periods with nothing to sound
     assert int(p.get_attribute("body", "data-alarms")) == stopped
+
+
+# ------------------------------------------------------------------ the commander's panel
+
+def test_the_commanders_incident_panel_opens_in_view(screen, actors, incident_body):
+    opened = [actors["call_taker"].post(f"{API}/incidents", json=incident_body(priority=2)).json()
+              for _ in range(14)]
+    c = screen("commander")
+    p = c.page
+    last = opened[-1]  # newest: near the top of the open incidents, the panel far below
+    p.wait_for_selector(f"#open-incidents tr:has-text('{last['ticket']}')")
+    p.click(f"#open-incidents tr:has-text('{last['ticket']}')")
+    p.wait_for_selector(f"#detail [data-ticket='{last['ticket']}']")
+    # The panel's heading is on screen without scrolling by hand.
+    _wait_until(p, lambda: p.locator(f"#detail [data-ticket='{last['ticket']}'] h2").is_visible()
+                and 0 <= p.locator(f"#detail [data-ticket='{last['ticket']}'] h2").bounding_box()["y"] < 768,
+                "the panel to come into view")
+    c.shot("commander-panel-in-view")

@@ -370,6 +370,9 @@
       if (prio && !prio.dataset.touched && sug.dataset.suggestPriority) prio.value = sug.dataset.suggestPriority;
     }
     setupMaps(ev.target);
+    // An incident opened from a long list (the command centre's escalations and open incidents)
+    // is drawn below them: bring it into view, or the click seems to do nothing.
+    if (ev.target.id === "detail" && ev.target.scrollIntoView) ev.target.scrollIntoView({ block: "start" });
     // Focus moves here, in the swap itself: htmx's own `autofocus` handling runs ~20 ms later
     // at settle time and could pull the cursor away from a field the user already typed into.
     const focus = ev.target.querySelector ? ev.target.querySelector("[data-autofocus]") : null;
