@@ -106,6 +106,8 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
         ("rute", page(403, admin=200, commander=200))],
     # The command centre (and viewers of everything).
     ("GET", "/konsol/komando"): [("get", COMMAND)],
+    # Ticket search: staff only; no incident has the ticket the matrix asks for.
+    ("GET", "/konsol/cari"): [("get", page(403, admin=404, call_taker=404, commander=404))],
     ("GET", "/konsol/komando/ringkasan"): [("get", COMMAND)],
     # Administration.
     ("GET", "/konsol/admin"): [("get", ADMIN)],
@@ -152,6 +154,7 @@ QUERIES = {
     "/konsol/panggilan/wilayah": {"desa_q": "penajam"},
     "/konsol/panggilan/duplikat": {"type_code": "FIRE-BLDG", **PENAJAM},
     "/bahasa/{lang}": {"kembali": "/lacak"},
+    "/konsol/cari": {"tiket": "ZZZZ-ZZZZ"},
 }
 
 

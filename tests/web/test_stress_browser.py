@@ -367,3 +367,20 @@ def test_the_commanders_incident_panel_opens_in_view(screen, actors, incident_bo
                 and 0 <= p.locator(f"#detail [data-ticket='{last['ticket']}'] h2").bounding_box()["y"] < 768,
                 "the panel to come into view")
     c.shot("commander-panel-in-view")
+
+
+# ------------------------------------------------------------------ ticket search
+
+def test_staff_find_a_ticket_from_any_console(screen, actors, browse, incident_body):
+    fire = actors["call_taker"].post(f"{API}/incidents", json=incident_body()).json()
+    c = screen("commander")
+    p = c.page
+    p.keyboard.press("Alt+KeyF")
+    p.keyboard.type(fire["ticket"].lower().replace("-", " "))  # as read over the phone
+    p.keyboard.press("Enter")
+    p.wait_for_selector(f"#detail [data-ticket='{fire['ticket']}']")
+    c.shot("ticket-search")
+    assert browse("call_taker").page("/konsol/cari", params={"tiket": "ZZZZ-ZZZZ"}).status_code == 404
+    # Agencies see their queue; the search is for the 112 floor and the command centre.
+    assert browse("dlh").page("/konsol/cari", params={"tiket": fire["ticket"]}).status_code == 403
+    assert not c.errors, c.errors

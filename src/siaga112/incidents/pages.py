@@ -9,7 +9,14 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
 from siaga112.audit import service as audit
-from siaga112.auth.permissions import commands, console_rights, may_view_command_centre, own_assignment, scoped_agency
+from siaga112.auth.permissions import (
+    commands,
+    console_rights,
+    is_staff,
+    may_view_command_centre,
+    own_assignment,
+    scoped_agency,
+)
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
@@ -36,6 +43,7 @@ from siaga112.models.status import (
     IncidentStatus,
     progress_moves,
 )
+from siaga112.public.service import normalise_ticket
 from siaga112.sop.checklist import steps_for
 from siaga112.units import service as units
 from siaga112.web.deps import page_principal
@@ -183,3 +191,19 @@ def map_data(who: Principal = Depends(page_principal), ctx: Context = Depends(ge
     agency = scoped_agency(who, None)
     with ctx.db.transaction(write=False) as conn:
         return JSONResponse(ov.map_features(ctx, who, conn=conn, agency_code=agency))
+
+
+@router.get("/konsol/cari")
+def find_ticket(request: Request, tiket: str = "", who: Principal = Depends(page_principal),
+                ctx: Context = Depends(get_ctx)):
+    """Staff find an incident by the ticket a caller reads out, from any console."""
+    if not is_staff(who):
+        raise Forbidden("pencarian tiket untuk staf 112 dan pusat komando")
+    ticket = normalise_ticket(tiket)
+    found = None
+    if ticket is not None:
+        with ctx.db.transaction(write=False) as conn:
+            found = reads.find_by_ticket(ctx, who, ticket, conn=conn)
+    return pages_of(request).render(request, "incidents/ticket_search.html", who=who, nav=None,
+                                    query=tiket, incident_id=found,
+                                    status_code=200 if found else 404)
