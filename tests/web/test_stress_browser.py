@@ -384,3 +384,20 @@ def test_staff_find_a_ticket_from_any_console(screen, actors, browse, incident_b
     # Agencies see their queue; the search is for the 112 floor and the command centre.
     assert browse("dlh").page("/konsol/cari", params={"tiket": fire["ticket"]}).status_code == 403
     assert not c.errors, c.errors
+
+
+# ------------------------------------------------------------------ the unit board
+
+def test_the_command_centre_sees_every_agencys_units_live(screen, actors):
+    c = screen("commander")
+    p = c.page
+    p.wait_for_selector("body[data-live-state=open]")
+    p.wait_for_selector("#unit-board [data-board-unit='DAMKAR-01']")
+    agencies = {t.strip() for t in p.locator("#unit-board tbody tr td:nth-child(2)").all_inner_texts()}
+    assert {"DAMKAR", "DINKES", "BPBD", "POLRES"} <= agencies
+    unit = next(u for u in actors["damkar"].get(f"{API}/units").json() if u["call_sign"] == "DAMKAR-02")
+    assert actors["damkar"].post(f"{API}/units/{unit['id']}/status", json={"status": "out_of_service"}).status_code == 200
+    p.wait_for_selector("#unit-board [data-board-unit='DAMKAR-02'][data-unit-status='out_of_service']")
+    assert "tidak beroperasi" in p.inner_text("#unit-board [data-board-unit='DAMKAR-02']")
+    c.shot("unit-board")
+    assert not c.errors, c.errors

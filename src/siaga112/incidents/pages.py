@@ -181,7 +181,11 @@ def command_summary(request: Request, who: Principal = Depends(_commander),
         escalated = ov.escalations(ctx, who, conn=conn)
         open_page = reads.list_incidents(ctx, who, conn=conn, status="new,dispatched,on_scene",
                                              limit=100)
+        # Every agency's units, for the command centre's board; the ticket each one serves.
+        fleet = units.list_units(ctx, who, conn=conn)
+        serving = {i.id: i.ticket for i in open_page.items}
     return pages_of(request).render(request, "incidents/_command_summary.html", counts=counts,
+                                    fleet=fleet, serving=serving,
                                     escalations=escalated, open_incidents=open_page.items,
                                     sop=ctx.sop, now=utcnow())
 
