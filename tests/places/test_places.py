@@ -160,3 +160,17 @@ def test_cli_imports_the_demo_file_and_refuses_a_bad_one(database_url, tmp_path,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert count(ctx) == len(DEMO_LANDMARKS.read_text(encoding="utf-8").splitlines()) - 1
+
+
+def test_an_informal_address_finds_the_place_it_names(actors):
+    # Issue 12: typed as callers say it, this found nothing (the RT number filtered every place).
+    ct = actors["call_taker"]
+    hits = search(ct, "dekat masjid Al-Ikhlas, RT 05 Kelurahan Nipah-Nipah")
+    assert (hits[0]["name"], hits[0]["kind"]) == ("Nipah-Nipah", "kelurahan")
+    assert search(ct, "rumah pak Budi dekat pasar, desa sotek")[0]["name"] == "Sotek"
+    # A landmark the address names comes too, once the centre knows it.
+    actors["admin"].post(f"{API}/landmarks", json=MOSQUE).raise_for_status()
+    names = [h["name"] for h in search(ct, "dekat masjid Al-Ikhlas, RT 05 Kelurahan Nipah-Nipah")]
+    assert {"Nipah-Nipah", "Masjid Al-Ikhlas"} <= set(names[:3])
+    # Numbers that do name a place still have to match.
+    assert search(ct, "km 99, Nipah-Nipah")[0]["name"] == "Nipah-Nipah"

@@ -105,9 +105,12 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
         # Resolving: the lead (DAMKAR) or staff; PLN only supports the fire.
         ("status", page(403, admin=200, call_taker=200, commander=200, damkar=200,
                         dlh=404, viewer_dlh=404)),
-        ("alihkan", page(403, admin=200, commander=200))],
+        ("alihkan", page(403, admin=200, commander=200)),
+        ("rute", page(403, admin=200, commander=200))],
     # The command centre (and viewers of everything).
     ("GET", "/konsol/komando"): [("get", COMMAND)],
+    # Ticket search: staff only; no incident has the ticket the matrix asks for.
+    ("GET", "/konsol/cari"): [("get", page(403, admin=404, call_taker=404, commander=404))],
     ("GET", "/konsol/komando/ringkasan"): [("get", COMMAND)],
     # The reports dashboard: the command centre and leadership (viewers of everything).
     ("GET", "/konsol/laporan"): [("get", COMMAND)],
@@ -167,7 +170,7 @@ RULES: dict[tuple[str, str], list[tuple[str, dict[str, int]]]] = {
                     "telephony": 201, "telephony_other": 201})],
 }
 
-INCIDENT_ACTIONS = ("terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status", "alihkan")
+INCIDENT_ACTIONS = ("terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status", "alihkan", "rute")
 USER_ACTIONS = ("nonaktifkan", "aktifkan", "sandi")
 QUERIES = {
     "/konsol/panggilan/riwayat": {"phone": "081234567890"},
@@ -175,6 +178,7 @@ QUERIES = {
     "/konsol/panggilan/wilayah": {"desa_q": "penajam"},
     "/konsol/panggilan/duplikat": {"type_code": "FIRE-BLDG", **PENAJAM},
     "/bahasa/{lang}": {"kembali": "/lacak"},
+    "/konsol/cari": {"tiket": "ZZZZ-ZZZZ"},
 }
 
 
@@ -308,6 +312,7 @@ def _request(kind: str, method: str, path: str, actor: str, w: World, app) -> Re
         "catatan": lambda: {"text": "catatan"},
         "status": lambda: {"status": "resolved"},
         "alihkan": lambda: {"type_code": "FLOOD"},
+        "rute": lambda: {"agency_code": "POLRES", "route": "lead"},
         # Administration forms re-submit what is there: the SOP must stay as the matrix knows it.
         "agency_save": lambda: {"name": sop.agencies["DLH"].name, "active": "on"},
         "user_create": lambda: {"username": f"uji{w.n()}", "full_name": "Pengguna Uji", "role": "viewer"},

@@ -76,6 +76,7 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         "note", rule(201, viewer=403, viewer_damkar=403, viewer_dlh=403, telephony=403,
                      telephony_other=403, dlh=404)),
     ("POST", "/api/v1/incidents/{incident_id}/reroute"): ("reroute", rule(403, admin=200, commander=200)),
+    ("POST", "/api/v1/incidents/{incident_id}/route"): ("route", rule(403, admin=200, commander=200)),
     ("POST", "/api/v1/incidents/{incident_id}/assignments"): (
         "support", rule(403, admin=201, commander=201, damkar=201, pln=201, dlh=404,
                         viewer_dlh=404, telephony_other=404)),
@@ -293,6 +294,7 @@ def _request(kind: str, method: str, path: str, actor: str, w: World) -> Req:
     body = {
         "create": lambda: w.incident_body(), "resolve": lambda: {"status": "resolved"},
         "note": lambda: {"text": "catatan"}, "reroute": lambda: {"type_code": "FLOOD"},
+        "route": lambda: {"agency_code": "POLRES", "action": "lead"},
         "support": lambda: {"agency_code": "DLH", "reason": "limbah"},
         "dispatch": lambda: {"unit_id": w.damkar_units()[-1]},
         "progress": lambda: {"status": "en_route"}, "decline": lambda: {"reason": "bukan tugas kami"},

@@ -167,3 +167,26 @@ def test_when_osrm_fails_or_is_slow_the_estimate_answers(actors, incident_body, 
     assert osrm.requests, "OSRM was not asked"
     assert [u["call_sign"] for u in ranked[:2]] == ["DAMKAR-02", "DAMKAR-01"]
     assert {u["eta_source"] for u in ranked} == {"estimate"}
+
+
+@pytest.mark.no_osrm
+def test_for_a_life_threatening_case_help_at_hand_beats_full_kit_far_away(actors, incident_body):
+    # Issue 12: a fully equipped unit 40 km away ranked above an able unit next door.
+    crash = actors["call_taker"].post(f"{API}/incidents", json=incident_body(
+        type_code="TRAFFIC-ACC", priority=1, description="tabrakan motor, korban terjepit")).json()
+    far = place(actors, "PSC119-01", -0.95, 116.80)       # ~34 km north, in Sepaku
+    place(actors, "PSC119-02", -1.2565, 116.7686)  # next door
+    # The far ambulance carries extrication gear too: everything a crash needs.
+    admin = actors["admin"]
+    assert admin.client.patch(f"{API}/units/{far['id']}", headers=admin.headers, json={
+        "capabilities": ["medical", "patient_transport", "extrication"]}).status_code == 200
+    ranked = recommend(actors["dinkes"], crash, agency="DINKES").json()
+    assert [u["call_sign"] for u in ranked[:2]] == ["PSC119-02", "PSC119-01"]
+    assert ranked[0]["capability_match"] == 0.5 and ranked[1]["capability_match"] == 1
+    assert ranked[0]["eta_seconds"] < 60 < 1800 < ranked[1]["eta_seconds"]
+
+    # Not urgent: the unit that can do everything still comes first.
+    minor = actors["call_taker"].post(f"{API}/incidents", json=incident_body(
+        type_code="TRAFFIC-ACC", priority=3, description="motor senggolan, luka ringan")).json()
+    ranked = recommend(actors["dinkes"], minor, agency="DINKES").json()
+    assert ranked[0]["call_sign"] == "PSC119-01"

@@ -57,7 +57,8 @@ def test_incident_flows_from_call_taker_to_agency_and_command_live(screen, actor
     # The commander's map and counts follow.
     commander.page.wait_for_selector(f"#command-map[data-marker-states*='{ticket}:dispatched']")
     commander.page.wait_for_selector("#agency-load")
-    assert commander.page.inner_text("[data-count=dispatched] b") == "1"
+    # The counts come with the summary, refreshed on its own request after the map's: poll.
+    expect(commander.page.locator("[data-count=dispatched] b")).to_have_text("1")
     commander.shot("map")
 
     # A DLH dispatcher never sees it, not in the queue and not on the map.

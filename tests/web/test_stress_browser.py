@@ -276,3 +276,128 @@ def test_a_second_caller_is_warned_of_by_address_alone_and_kept_on_the_incident(
     # A support agency gets the situation, never the second caller's number.
     support = browse("dinkes").get(f"/konsol/insiden/{first['id']}").text
     assert "+6281234500030" not in support
+
+
+# ------------------------------------------------------------------ informal places on the map
+
+def test_an_informal_address_is_found_pinned_and_zoomed_on_the_map(screen):
+    ct = screen("call_taker")
+    p = ct.page
+    p.wait_for_selector("#pick-map[data-boundaries]")
+    p.keyboard.press("Alt+KeyW")
+    p.keyboard.type("dekat masjid Al-Ikhlas, RT 05 Kelurahan Nipah-Nipah")
+    p.wait_for_selector("#desa-results [data-pick-desa]")
+    assert p.inner_text("#desa-results [data-pick-desa] strong") == "Nipah-Nipah"
+    p.keyboard.press("ArrowDown")
+    p.keyboard.press("Enter")
+    p.wait_for_selector("#pick-map[data-pinned]")
+    assert int(p.get_attribute("#pick-map", "data-zoom")) >= 14
+    lat, lon = (float(v) for v in p.get_attribute("#pick-map", "data-pinned").split(","))
+    assert abs(lat - -1.298) < 0.01 and abs(lon - 116.733) < 0.01
+    assert p.locator("#pick-map .leaflet-marker-icon").count() == 1
+    ct.shot("place-pinned")
+    assert not ct.errors, ct.errors
+
+
+# ------------------------------------------------------------------ the dispatcher's queue
+
+def test_queue_order_new_rows_and_alt_1_opens_the_most_urgent_led_incident(screen, actors, incident_body):
+    ct = actors["call_taker"]
+    minor = ct.post(f"{API}/incidents", json=incident_body(priority=3)).json()
+    # A land fire: P1, but BPBD leads and DAMKAR only supports.
+    supported = ct.post(f"{API}/incidents", json=incident_body(type_code="FIRE-LAND")).json()
+    led = ct.post(f"{API}/incidents", json=incident_body(priority=1)).json()
+    d = screen("damkar")
+    p = d.page
+    p.wait_for_selector(f"[data-queue-ticket='{minor['ticket']}']")
+    order = [r.get_attribute("data-queue-ticket") for r in p.query_selector_all("#queue tr[data-queue-ticket]")]
+    # Priority first; among the P1s the earlier deadline (the land fire came first).
+    assert order == [supported["ticket"], led["ticket"], minor["ticket"]]
+    assert p.locator("#queue tr.unopened").count() == 3
+    d.shot("queue-new-rows")
+    p.keyboard.press("Alt+Digit1")
+    p.wait_for_selector(f"#detail [data-ticket='{led['ticket']}']")
+    expect(p.locator(f"[data-queue-ticket='{led['ticket']}']")).not_to_have_class("clickable unopened")
+    # Still seen as opened after the queue refreshes.
+    actors["call_taker"].post(f"{API}/incidents", json=incident_body(priority=4))
+    p.wait_for_selector("#queue tr[data-queue-ticket] >> nth=3")
+    expect(p.locator("#queue tr.unopened")).to_have_count(3)
+    assert not d.errors, d.errors
+
+
+# ------------------------------------------------------------------ the alarm
+
+def test_the_alarm_repeats_while_a_p1_waits_and_says_when_sound_is_blocked(screen, actors, incident_body):
+    fire = actors["call_taker"].post(f"{API}/incidents", json=incident_body(priority=1)).json()
+    d = screen("damkar")
+    p = d.page
+    p.wait_for_selector(f"[data-queue-ticket='{fire['ticket']}']")
+    # No click or key yet: the browser holds the sound back, and the page says so.
+    expect(p.locator("#sound-blocked")).to_be_visible()
+    p.evaluate("document.body.dataset.alarmRepeatMs = '300'")
+    start = int(p.get_attribute("body", "data-alarms") or 0)
+    _wait_until(p, lambda: int(p.get_attribute("body", "data-alarms") or 0) >= start + 3, "the alarm to repeat",
+                timeout=10)
+    _wait_until(p, lambda: p.title().startswith("⚠"), "the tab title to flash")
+    d.shot("alarm-repeating")
+    p.click("#queue-title")
+    expect(p.locator("#sound-blocked")).to_be_hidden()
+    # Acknowledged: the alarm stops and the title is itself again.
+    assert actors["damkar"].post(f"{API}/incidents/{fire['id']}/assignments/DAMKAR/acknowledge").status_code == 200
+    p.wait_for_selector("body[data-urgent='0']", state="attached", timeout=5000)
+    _wait_until(p, lambda: not p.title().startswith("⚠"), "the title to stop flashing")
+    stopped = int(p.get_attribute("body", "data-alarms"))
+    p.wait_for_timeout(1000)  # a second of quiet: three repeat periods with nothing to sound
+    assert int(p.get_attribute("body", "data-alarms")) == stopped
+
+
+# ------------------------------------------------------------------ the commander's panel
+
+def test_the_commanders_incident_panel_opens_in_view(screen, actors, incident_body):
+    opened = [actors["call_taker"].post(f"{API}/incidents", json=incident_body(priority=2)).json()
+              for _ in range(14)]
+    c = screen("commander")
+    p = c.page
+    last = opened[-1]  # newest: near the top of the open incidents, the panel far below
+    p.wait_for_selector(f"#open-incidents tr:has-text('{last['ticket']}')")
+    p.click(f"#open-incidents tr:has-text('{last['ticket']}')")
+    p.wait_for_selector(f"#detail [data-ticket='{last['ticket']}']")
+    # The panel's heading is on screen without scrolling by hand.
+    _wait_until(p, lambda: p.locator(f"#detail [data-ticket='{last['ticket']}'] h2").is_visible()
+                and 0 <= p.locator(f"#detail [data-ticket='{last['ticket']}'] h2").bounding_box()["y"] < 768,
+                "the panel to come into view")
+    c.shot("commander-panel-in-view")
+
+
+# ------------------------------------------------------------------ ticket search
+
+def test_staff_find_a_ticket_from_any_console(screen, actors, browse, incident_body):
+    fire = actors["call_taker"].post(f"{API}/incidents", json=incident_body()).json()
+    c = screen("commander")
+    p = c.page
+    p.keyboard.press("Alt+KeyF")
+    p.keyboard.type(fire["ticket"].lower().replace("-", " "))  # as read over the phone
+    p.keyboard.press("Enter")
+    p.wait_for_selector(f"#detail [data-ticket='{fire['ticket']}']")
+    c.shot("ticket-search")
+    assert browse("call_taker").page("/konsol/cari", params={"tiket": "ZZZZ-ZZZZ"}).status_code == 404
+    # Agencies see their queue; the search is for the 112 floor and the command centre.
+    assert browse("dlh").page("/konsol/cari", params={"tiket": fire["ticket"]}).status_code == 403
+    assert not c.errors, c.errors
+
+
+# ------------------------------------------------------------------ the unit board
+
+def test_the_command_centre_sees_every_agencys_units_live(screen, actors):
+    c = screen("commander")
+    p = c.page
+    p.wait_for_selector("body[data-live-state=open]")
+    p.wait_for_selector("#unit-board [data-board-unit='DAMKAR-01']")
+    agencies = {t.strip() for t in p.locator("#unit-board tbody tr td:nth-child(2)").all_inner_texts()}
+    assert {"DAMKAR", "DINKES", "BPBD", "POLRES"} <= agencies
+    unit = next(u for u in actors["damkar"].get(f"{API}/units").json() if u["call_sign"] == "DAMKAR-02")
+    assert actors["damkar"].post(f"{API}/units/{unit['id']}/status", json={"status": "out_of_service"}).status_code == 200
+    p.wait_for_selector("#unit-board [data-board-unit='DAMKAR-02'][data-unit-status='out_of_service']")
+    assert "tidak beroperasi" in p.inner_text("#unit-board [data-board-unit='DAMKAR-02']")
+    c.shot("unit-board")
+    assert not c.errors, c.errors

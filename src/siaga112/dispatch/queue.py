@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection, select
 
 from siaga112.auth.permissions import sees_all_incidents
 from siaga112.auth.principal import Principal
@@ -36,10 +36,10 @@ class QueueItem:
 
 def agency_queue(ctx: Context, who: Principal, agency_code: str, *, conn: Connection,
                  limit: int = 200) -> list[QueueItem]:
-    """Pending first (nearest deadline first), then work in progress by priority."""
+    """Most urgent first: priority, then the time left on the running deadline (acknowledge
+    while pending, arrive while a unit is on its way), then age, oldest first."""
     if not sees_all_incidents(who) and who.agency_code != agency_code:
         raise NotFound("no such agency in your scope")
-    pending_first = case((assignments.c.status == "pending", 0), else_=1)
     rows = conn.execute(
         select(incidents.c.id, incidents.c.ticket, incidents.c.type_code, incidents.c.priority,
                incidents.c.status.label("incident_status"), incidents.c.desa_code,
@@ -51,11 +51,22 @@ def agency_queue(ctx: Context, who: Principal, agency_code: str, *, conn: Connec
         .where(assignments.c.agency_code == agency_code,
                assignments.c.status.in_(ACTIVE_ASSIGNMENT),
                incidents.c.status.in_(sorted(OPEN_INCIDENT)))
-        .order_by(pending_first, incidents.c.priority, assignments.c.ack_due_at)
+        .order_by(incidents.c.priority, incidents.c.created_at)
         .limit(limit)).all()
-    return [QueueItem(incident_id=r.id, ticket=r.ticket, type_code=r.type_code,
+    items = [QueueItem(incident_id=r.id, ticket=r.ticket, type_code=r.type_code,
                       priority=r.priority, incident_status=r.incident_status,
                       desa_code=r.desa_code, kecamatan_code=r.kecamatan_code, address=r.address,
                       created_at=r.created_at, role=r.role, status=r.status,
                       ack_due_at=r.ack_due_at, arrival_due_at=r.arrival_due_at,
                       call_sign=r.call_sign) for r in rows]
+    return sorted(items, key=lambda i: (i.priority, _due(i) or datetime.max.replace(tzinfo=UTC),
+                                        i.created_at))
+
+
+def _due(item: QueueItem) -> datetime | None:
+    """The deadline the agency is racing now, if any."""
+    if item.status == "pending":
+        return item.ack_due_at
+    if item.status in ("dispatched", "en_route"):
+        return item.arrival_due_at
+    return None

@@ -34,7 +34,7 @@ from siaga112.incidents.schemas import (
     IncidentRead,
     LocationRead,
 )
-from siaga112.incidents.timeline import INSERT_TIMELINE
+from siaga112.incidents.timeline import INSERT_TIMELINE, ROLE_WORDS
 from siaga112.models import assignments, calls, idempotency_keys, incidents
 
 # Crockford-like alphabet without 0/O, 1/I/L: unambiguous when read over the phone.
@@ -205,7 +205,7 @@ def create_incident(ctx: Context, who: Principal, data: IncidentCreate, *, conn:
                 "data": {"ticket": ticket}}]
     if routes:
         entries.append({"incident_id": incident_id, "at": now, "actor_id": who.user_id,
-                        "kind": "routed", "text": ", ".join(f"{c} ({r})" for c, r in routes),
+                        "kind": "routed", "text": ", ".join(f"{c} ({ROLE_WORDS[r]})" for c, r in routes),
                         "public": False, "agency_code": None, "data": None})
     rows.add(INSERT_TIMELINE, entries)
     assignment_reads = [AssignmentRead(agency_code=c, role=r, status="pending", ack_due_at=ack_due)

@@ -39,7 +39,7 @@ class Escalation:
     status: str
     reason: str
     created_at: datetime
-    agencies: str
+    agencies: list[tuple[str, str]]  # (agency code, assignment status)
 
 
 def overview(ctx: Context, who: Principal, *, conn: Connection, since: datetime) -> Overview:
@@ -87,16 +87,16 @@ def escalations(ctx: Context, who: Principal, *, conn: Connection, limit: int = 
         .where(readable_incidents(who), incidents.c.status.in_(sorted(OPEN_INCIDENT)),
                or_(incidents.c.attention.is_not(None), incidents.c.id.in_(late)))
         .order_by(incidents.c.priority, incidents.c.created_at).limit(limit)).all()
-    agencies_of: dict[str, list[str]] = {}
+    agencies_of: dict[str, list[tuple[str, str]]] = {}
     if rows:
         for a in conn.execute(select(assignments.c.incident_id, assignments.c.agency_code,
                                      assignments.c.status)
                               .where(assignments.c.incident_id.in_([r.id for r in rows]))):
-            agencies_of.setdefault(a.incident_id, []).append(f"{a.agency_code}:{a.status}")
+            agencies_of.setdefault(a.incident_id, []).append((a.agency_code, a.status))
     return [Escalation(incident_id=r.id, ticket=r.ticket, type_code=r.type_code,
                        priority=r.priority, status=r.status,
                        reason=r.attention or "overdue",
-                       created_at=r.created_at, agencies=", ".join(agencies_of.get(r.id, [])))
+                       created_at=r.created_at, agencies=agencies_of.get(r.id, []))
             for r in rows]
 
 

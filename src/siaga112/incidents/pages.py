@@ -10,7 +10,14 @@ from starlette.datastructures import FormData
 
 from siaga112.alerts import incoming
 from siaga112.audit import service as audit
-from siaga112.auth.permissions import commands, console_rights, may_view_command_centre, own_assignment, scoped_agency
+from siaga112.auth.permissions import (
+    commands,
+    console_rights,
+    is_staff,
+    may_view_command_centre,
+    own_assignment,
+    scoped_agency,
+)
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
@@ -20,7 +27,15 @@ from siaga112.errors import Forbidden, InvalidField
 from siaga112.incidents import overview as ov
 from siaga112.incidents import reads
 from siaga112.incidents import service as incidents
-from siaga112.incidents.schemas import DeclineBody, NoteCreate, ProgressBody, RerouteBody, StatusChange, SupportRequest
+from siaga112.incidents.schemas import (
+    DeclineBody,
+    NoteCreate,
+    ProgressBody,
+    RerouteBody,
+    RouteBody,
+    StatusChange,
+    SupportRequest,
+)
 from siaga112.models.status import (
     ACTIVE_ASSIGNMENT,
     AWAITING_ASSIGNMENT,
@@ -29,6 +44,7 @@ from siaga112.models.status import (
     IncidentStatus,
     progress_moves,
 )
+from siaga112.public.service import normalise_ticket
 from siaga112.sop.checklist import steps_for
 from siaga112.units import service as units
 from siaga112.web.deps import page_principal
@@ -98,7 +114,7 @@ def _audit_caller_view(request: Request, ctx: Context, who: Principal, conn=None
     audit.record(conn, who, "incident.viewed", "incident", incident_id, detail={"ticket": ticket})
 
 
-ACTIONS = {"terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status", "alihkan"}
+ACTIONS = {"terima", "kirim", "progres", "tolak", "bantuan", "catatan", "status", "alihkan", "rute"}
 
 
 @router.post("/konsol/insiden/{incident_id}/{action}")
@@ -131,6 +147,11 @@ def act(incident_id: str, action: str, request: Request,
         elif action == "catatan":
             body = build(NoteCreate, {"text": f["text"], "public": form.get("public") == "on"})
             incidents.add_note(ctx, who, incident_id, body.text, body.public, conn=conn)
+        elif action == "rute":
+            body = build(RouteBody, {"agency_code": f["agency_code"], "action": form.get("route"),
+                                     "note": f["note"]})
+            incidents.route_to_agency(ctx, who, incident_id, body.agency_code, body.action, body.note,
+                                      conn=conn)
         elif action == "status":
             body = build(StatusChange, {"status": f["status"], "note": f["note"]})
             incidents.change_status(ctx, who, incident_id, body.status, body.note, conn=conn)
@@ -162,7 +183,11 @@ def command_summary(request: Request, who: Principal = Depends(_commander),
         open_page = reads.list_incidents(ctx, who, conn=conn, status="new,dispatched,on_scene",
                                              limit=100)
         warnings = incoming.current_warnings(ctx, who, conn=conn)
+        # Every agency's units, for the command centre's board; the ticket each one serves.
+        fleet = units.list_units(ctx, who, conn=conn)
+        serving = {i.id: i.ticket for i in open_page.items}
     return pages_of(request).render(request, "incidents/_command_summary.html", counts=counts,
+                                    fleet=fleet, serving=serving,
                                     escalations=escalated, open_incidents=open_page.items,
                                     warnings=warnings, sop=ctx.sop, now=utcnow())
 
@@ -176,3 +201,19 @@ def map_data(who: Principal = Depends(page_principal), ctx: Context = Depends(ge
             # Warnings received from BMKG that reach PPU, drawn under the incidents.
             features["features"] = incoming.warning_features(ctx, who, conn=conn) + features["features"]
     return JSONResponse(features)
+
+
+@router.get("/konsol/cari")
+def find_ticket(request: Request, tiket: str = "", who: Principal = Depends(page_principal),
+                ctx: Context = Depends(get_ctx)):
+    """Staff find an incident by the ticket a caller reads out, from any console."""
+    if not is_staff(who):
+        raise Forbidden("pencarian tiket untuk staf 112 dan pusat komando")
+    ticket = normalise_ticket(tiket)
+    found = None
+    if ticket is not None:
+        with ctx.db.transaction(write=False) as conn:
+            found = reads.find_by_ticket(ctx, who, ticket, conn=conn)
+    return pages_of(request).render(request, "incidents/ticket_search.html", who=who, nav=None,
+                                    query=tiket, incident_id=found,
+                                    status_code=200 if found else 404)

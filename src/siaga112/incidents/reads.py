@@ -154,3 +154,9 @@ def list_incidents(ctx: Context, who: Principal, *, conn: Connection, status: st
     # caller's identity is then one audited read of one incident (read_incident).
     return IncidentPage(items=[to_read(who, r, by_incident[r.id], caller=False) for r in page],
                         next_cursor=_encode_cursor(page[-1].created_at, page[-1].id) if more else None)
+
+
+def find_by_ticket(ctx: Context, who: Principal, ticket: str, *, conn: Connection) -> str | None:
+    """The id of the incident with this ticket, if `who` may see it."""
+    return conn.execute(select(incidents.c.id).where(incidents.c.ticket == ticket,
+                                                     readable_incidents(who))).scalar()

@@ -8,7 +8,15 @@ from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.deps import current_principal, get_ctx
 from siaga112.incidents import intake, reads, service
-from siaga112.incidents.schemas import IncidentCreate, IncidentPage, IncidentRead, NoteCreate, RerouteBody, StatusChange
+from siaga112.incidents.schemas import (
+    IncidentCreate,
+    IncidentPage,
+    IncidentRead,
+    NoteCreate,
+    RerouteBody,
+    RouteBody,
+    StatusChange,
+)
 from siaga112.metrics import INCIDENTS_CREATED
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -65,3 +73,12 @@ def reroute(incident_id: str, body: RerouteBody, who: Principal = Depends(curren
     with ctx.db.transaction() as conn:
         return service.reroute(ctx, who, incident_id, body.type_code, body.priority, body.note,
                                conn=conn)
+
+
+@router.post("/{incident_id}/route", response_model=IncidentRead)
+def route(incident_id: str, body: RouteBody, who: Principal = Depends(current_principal),
+          ctx: Context = Depends(get_ctx)):
+    """The command centre: make an agency the lead, add it as support, or take it off."""
+    with ctx.db.transaction() as conn:
+        return service.route_to_agency(ctx, who, incident_id, body.agency_code, body.action,
+                                       body.note, conn=conn)

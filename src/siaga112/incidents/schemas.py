@@ -184,6 +184,14 @@ class RerouteBody(Strict):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class RouteBody(Strict):
+    """The command centre routes to one agency: lead, add (as support) or remove."""
+
+    agency_code: str = Field(min_length=1, max_length=32)
+    action: Literal["lead", "add", "remove"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
 class SupportRequest(Strict):
     agency_code: str = Field(min_length=1, max_length=32)
     reason: str = Field(min_length=3, max_length=2000)

@@ -16,16 +16,17 @@ from siaga112.auth.permissions import (
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.db import utcnow
-from siaga112.dispatch.assignments import open_assignment
+from siaga112.dispatch.assignments import announce_assignment, open_assignment
 from siaga112.errors import Conflict, InvalidField
-from siaga112.events.payloads import IncidentStatusChanged, IncidentUpdated
+from siaga112.events.payloads import AssignmentUpdated, IncidentStatusChanged, IncidentUpdated
 from siaga112.incidents.announce import announce_incident
 from siaga112.incidents.intake import route_for
 from siaga112.incidents.reads import assignment_rows, get_incident, load_visible
 from siaga112.incidents.schemas import IncidentRead
-from siaga112.incidents.timeline import append_timeline
+from siaga112.incidents.timeline import STATUS_WORDS, append_timeline
 from siaga112.models import assignments, incidents, units
 from siaga112.models.status import (
+    ACTIVE_ASSIGNMENT,
     AWAITING_ASSIGNMENT,
     ENDING_INCIDENT,
     OPEN_INCIDENT,
@@ -48,7 +49,8 @@ def set_incident_status(ctx: Context, conn: Connection, who: Principal, row: Any
     if new_status in ENDING_INCIDENT:
         _settle_work(ctx, conn, row.id, now=now, cancelled=new_status == IncidentStatus.CANCELLED)
     append_timeline(conn, row.id, "status", who=who, at=now, public=True,
-                    text=f"{row.status} → {new_status}" + (f": {note}" if note else ""),
+                    text=f"{STATUS_WORDS[row.status]} → {STATUS_WORDS[new_status]}"
+                    + (f": {note}" if note else ""),
                     agency_code=who.agency_code, data={"from": row.status, "to": new_status})
     announce_incident(ctx, conn, who, row.id, IncidentStatusChanged, previous_status=row.status)
 
@@ -134,4 +136,67 @@ def reroute(ctx: Context, who: Principal, incident_id: str, type_code: str, prio
     announce_incident(ctx, conn, who, incident_id, IncidentUpdated, change="rerouted")
     audit.record(conn, who, "incident.rerouted", "incident", incident_id, detail={
         "from": f"{row.type_code} P{row.priority}", "to": f"{type_code} P{new_priority}"})
+    return get_incident(ctx, who, incident_id, conn=conn)
+
+
+ROUTE_ACTIONS = ("lead", "add", "remove")
+_ROUTE_WORDS = {"lead": "memimpin", "add": "ditambahkan", "remove": "dilepas"}
+
+
+def route_to_agency(ctx: Context, who: Principal, incident_id: str, agency_code: str, action: str,
+                    note: str | None, *, conn: Connection) -> IncidentRead:
+    """The command centre routes by agency, the type untouched: make one the lead, add one as
+    support, or take one off (its unit comes back). Re-classifying to reach an agency showed the
+    citizen the wrong type."""
+    require_command(who, "route incidents to agencies")
+    row = load_visible(ctx, who, incident_id, conn=conn, lock=True)
+    if row.status not in OPEN_INCIDENT:
+        raise Conflict(f"a {row.status} incident cannot be routed")
+    if action not in ROUTE_ACTIONS:
+        raise InvalidField("action", f"one of {', '.join(ROUTE_ACTIONS)}")
+    agency = ctx.sop.agencies.get(agency_code)
+    if agency is None or agency.role == "operator":
+        raise InvalidField("agency_code", f"unknown or unassignable agency {agency_code!r}")
+    now = utcnow()
+    existing = {a.agency_code: a for a in assignment_rows(conn, [incident_id])[incident_id]}
+    target = existing.get(agency_code)
+    active = target if target is not None and target.status in ACTIVE_ASSIGNMENT else None
+    ack_due = now + timedelta(seconds=ctx.sop.priorities[row.priority].ack_seconds)
+    if action == "add":
+        if active is not None:
+            raise Conflict(f"{agency_code} is already working on this incident")
+        open_assignment(ctx, conn, row, agency_code, "support", ack_due=ack_due, now=now)
+    elif action == "lead":
+        for code, a in existing.items():
+            if code != agency_code and a.role == "lead":
+                conn.execute(update(assignments).where(assignments.c.id == a.id)
+                             .values(role="support", updated_at=now))
+                announce_assignment(ctx, conn, row, a.id, AssignmentUpdated, at=now)
+        if active is not None:
+            conn.execute(update(assignments).where(assignments.c.id == active.id)
+                         .values(role="lead", updated_at=now))
+            announce_assignment(ctx, conn, row, active.id, AssignmentUpdated, at=now)
+        else:
+            open_assignment(ctx, conn, row, agency_code, "lead", ack_due=ack_due, now=now)
+    else:
+        if active is None:
+            raise Conflict(f"{agency_code} is not working on this incident")
+        if active.role == "lead":
+            raise Conflict(f"{agency_code} leads this incident: make another agency the lead first")
+        move_assignment(conn, active, AssignmentStatus.CANCELLED, now=now)
+        for unit in conn.execute(select(units).where(units.c.incident_id == incident_id,
+                                                     units.c.agency_code == agency_code)).all():
+            move_unit(conn, unit, UnitStatus.AVAILABLE, now=now)
+            announce_unit(ctx, conn, unit.id)
+        announce_assignment(ctx, conn, row, active.id, AssignmentUpdated, at=now)
+    if action != "remove" and row.attention in ("declined", "unclassified", "overdue"):
+        # The command centre has acted on what it was asked to look at.
+        conn.execute(update(incidents).where(incidents.c.id == incident_id).values(attention=None))
+    conn.execute(update(incidents).where(incidents.c.id == incident_id).values(updated_at=now))
+    append_timeline(conn, incident_id, "rerouted", who=who, at=now,
+                    text=f"{agency_code} {_ROUTE_WORDS[action]}" + (f": {note}" if note else ""),
+                    agency_code=who.agency_code, data={"agency": agency_code, "action": action})
+    announce_incident(ctx, conn, who, incident_id, IncidentUpdated, change="rerouted")
+    audit.record(conn, who, "incident.routed", "incident", incident_id,
+                 detail={"agency_code": agency_code, "action": action})
     return get_incident(ctx, who, incident_id, conn=conn)

@@ -10,6 +10,10 @@ from siaga112.fastsql import FastInsert
 from siaga112.models import timeline_entries
 
 INSERT_TIMELINE = FastInsert(timeline_entries)
+# Timeline text is read by people (and by the reporter, for public entries): words, not codes.
+ROLE_WORDS = {"lead": "pemimpin", "support": "pendukung"}
+STATUS_WORDS = {"new": "baru", "dispatched": "unit dikirim", "on_scene": "di lokasi",
+                "resolved": "tertangani", "closed": "ditutup", "cancelled": "dibatalkan"}
 
 
 def append_timeline(conn: Connection, incident_id: str, kind: str, *, who: Principal | None,

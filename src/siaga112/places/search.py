@@ -24,6 +24,11 @@ from siaga112.models import landmarks
 from siaga112.places.schemas import PlaceHit
 
 _DROPPED = frozenset({"kab", "kabupaten", "ppu"})  # the regency: every place is in it
+# How callers place things near a name ("dekat masjid", "depan SD"): not part of any name.
+_NEAR = frozenset({"dekat", "dkt", "depan", "belakang", "samping", "sebelah", "seberang", "arah",
+                   "sekitar", "di", "jalan", "jl", "jln", "gang", "gg", "no", "nomor"})
+# Neighbourhood units: "RT 05" names no place, and its number must not filter places out.
+_UNITS = frozenset({"rt", "rw"})
 # Below this WRatio a name is not offered at all.
 _CUTOFF = 68
 
@@ -92,10 +97,28 @@ class PlaceIndex:
         return len(self._entries)
 
     def search(self, text: str, limit: int = 10) -> list[PlaceHit]:
-        """Best first; the level a prefix names (Desa, Kel., Kec.) ranks above the others."""
-        query, hint, numbers = query_parts(text)
-        if len(query) < 2 or limit <= 0:
+        """Best first; the level a prefix names (Desa, Kel., Kec.) ranks above the others.
+
+        An informal address ("dekat masjid Al-Ikhlas, RT 05 Kelurahan Nipah-Nipah") is also
+        searched part by part (its commas, and each Desa/Kel./Kec. prefix, start a part), so
+        the place it names is found even though the whole matches nothing.
+        """
+        if limit <= 0:
             return []
+        best: dict[int, float] = {}
+        for part in _parts(text):
+            for index, score in self._scores(part).items():
+                best[index] = max(score, best.get(index, -1e9))
+        ranked = [(-min(score, 100.0), self._entries[i].level != "desa", self._entries[i].hit.name, i)
+                  for i, score in best.items()]
+        ranked.sort()
+        return [self._entries[i].hit.model_copy(update={"score": round(-s, 1)})
+                for s, _, _, i in ranked[:limit]]
+
+    def _scores(self, text: str) -> dict[int, float]:
+        query, hint, numbers = query_parts(text)
+        if len(query) < 2:
+            return {}
         best: dict[int, float] = {}
         matches = process.extract(query, self._keys, scorer=fuzz.WRatio, score_cutoff=_CUTOFF,
                                   limit=None)
@@ -107,17 +130,37 @@ class PlaceIndex:
                 score = max(score, 95.0)  # half-typed
             if score > best.get(index, -1):
                 best[index] = score
-        ranked = []
+        scored = {}
         for entry_index, score in best.items():
             entry = self._entries[entry_index]
             if not numbers <= entry.numbers:
                 continue
             if hint is not None:
                 score += 5 if entry.level == hint else -10
-            ranked.append((-min(score, 100.0), entry.level != "desa", entry.hit.name, entry_index))
-        ranked.sort()
-        return [self._entries[i].hit.model_copy(update={"score": round(-s, 1)})
-                for s, _, _, i in ranked[:limit]]
+            scored[entry_index] = score
+        return scored
+
+
+def _parts(text: str) -> list[str]:
+    """The whole query, and, when it is an address, its parts without RT/RW and "near" words."""
+    words = name_words(text)
+    if len(words) <= 2 and "," not in text:
+        return [text]
+    parts: list[list[str]] = [[]]
+    skip_number = False
+    for raw in text.replace(";", ",").split(","):
+        parts.append([])
+        for word in name_words(raw):
+            if skip_number and word.isdigit():
+                skip_number = False
+                continue
+            skip_number = word in _UNITS
+            if word in _UNITS or word in _NEAR:
+                continue
+            if word in LEVEL_PREFIXES and parts[-1]:
+                parts.append([])
+            parts[-1].append(word)
+    return [text] + [" ".join(p) for p in parts if p]
 
 
 class PlaceIndexCache:

@@ -355,6 +355,13 @@ class RecommendationRequest:
     lon: np.ndarray
     position_source: list[str | None]
     limit: int
+    priority: int = 3
+
+
+# For a life-threatening case, a unit that can do part of the job and is at hand beats a fully
+# equipped one far away: a missing capability costs this many seconds of travel (all missing
+# ranks last). Less urgent cases take the unit that can do everything, then the sooner one.
+MISSING_CAPABILITY_COST_S = {1: 600.0, 2: 1800.0}
 
 
 def recommendation_request(ctx: Context, who: Principal, incident_id: str, agency_code: str, *,
@@ -390,11 +397,12 @@ def recommendation_request(ctx: Context, who: Principal, incident_id: str, agenc
         point, TYPE_NEEDS.get(incident.type_code, ()), [u.id for u in rows],
         [u.call_sign for u in rows], [u.kind for u in rows],
         [tuple(u.capabilities) if u.capabilities is not None else KIND_CAPABILITIES.get(u.kind, ())
-         for u in rows], lat, lon, sources, limit)
+         for u in rows], lat, lon, sources, limit, incident.priority)
 
 
 def rank_units(ctx: Context, request: RecommendationRequest) -> list[Recommendation]:
-    """Best first: units that can do all the type needs, then the sooner arrival."""
+    """Best first. P1/P2: the soonest useful help (arrival, plus a cost per missing capability);
+    otherwise units that can do all the type needs, then the sooner arrival."""
     settings = ctx.settings
     n = len(request.unit_ids)
     needs = request.needs
@@ -409,9 +417,14 @@ def rank_units(ctx: Context, request: RecommendationRequest) -> list[Recommendat
     eta = road / (settings.unit_speed_kmh / 3.6)
     from_osrm = np.zeros(n, dtype=bool)
 
+    cost = MISSING_CAPABILITY_COST_S.get(request.priority)
+
     def order() -> np.ndarray:
         # np.lexsort: last key first; stable, so equal units keep call-sign order.
-        return np.lexsort((np.nan_to_num(eta, nan=np.inf), np.isnan(eta), -match))
+        arrival = np.nan_to_num(eta, nan=np.inf)
+        if cost is None:
+            return np.lexsort((arrival, np.isnan(eta), -match))
+        return np.lexsort((arrival + (1 - match) * cost, np.isnan(eta), match == 0))
 
     ranked = order()
     if settings.osrm_url and request.incident_point is not None:

@@ -53,7 +53,33 @@ STATUS_LABELS = {
     "km_marker": "patok km", "port": "pelabuhan", "hospital": "rumah sakit",
     "health_centre": "puskesmas", "police": "kantor polisi", "fire_station": "pos damkar",
     "office": "kantor", "bridge": "jembatan", "other": "lainnya",
+    # what needs the command centre's attention
+    "completed_without_unit": "selesai tanpa unit dikirim",
+    # timeline entries (incidents/timeline.py callers); unit_<status> reads as its unit status
+    "created": "laporan diterima", "routed": "diteruskan", "note": "catatan", "rerouted": "dialihkan",
+    "support_requested": "bantuan diminta", "caller_linked": "penelepon lain", "escalated": "eskalasi",
+    "status": "status insiden",
+    # kinds of unit and what they can do (units/service.py)
+    "fire_truck": "mobil pemadam", "rescue_team": "tim penyelamat", "rapid_response": "tim reaksi cepat",
+    "rescue_boat": "perahu penyelamat", "ambulance": "ambulans", "patrol_car": "mobil patroli",
+    "field_team": "tim lapangan", "fire_suppression": "pemadaman", "water_supply": "pasokan air",
+    "rescue": "penyelamatan", "extrication": "evakuasi korban terjepit", "animal_handling": "penanganan hewan",
+    "tree_clearing": "pembersihan pohon", "assessment": "kaji cepat", "evacuation": "evakuasi",
+    "logistics": "logistik", "water_rescue": "penyelamatan di air", "medical": "pertolongan medis",
+    "patient_transport": "angkut pasien", "law_enforcement": "penegakan hukum",
+    "traffic_control": "pengaturan lalu lintas",
 }
+def _label(tr: NullTranslations, code: str | None) -> str:
+    """A code as people read it; `unit_en_route` (a unit's own timeline entry) as "unit …"."""
+    if code is None:
+        return ""
+    if code in STATUS_LABELS:
+        return tr.gettext(STATUS_LABELS[code])
+    if code.startswith("unit_") and code[5:] in STATUS_LABELS:
+        return "unit " + tr.gettext(STATUS_LABELS[code[5:]])
+    return code
+
+
 ROLE_LABELS = {
     "admin": "administrator", "call_taker": "operator 112", "commander": "komandan",
     "dispatcher": "petugas dinas", "viewer": "pemantau", "integration": "integrasi",
@@ -94,8 +120,7 @@ class Pages:
             env.filters["wita"] = self._wita_filter(lang)
             env.filters["place_name"] = self._place_name(gazetteer)
             tr = self.translations[lang]
-            env.filters["label"] = lambda code, tr=tr: tr.gettext(STATUS_LABELS[code]) \
-                if code in STATUS_LABELS else code
+            env.filters["label"] = lambda code, tr=tr: _label(tr, code)
             env.globals["role_labels"] = {k: tr.gettext(v) for k, v in ROLE_LABELS.items()}
             env.globals.update(open_statuses=OPEN_INCIDENT, awaiting_statuses=AWAITING_ASSIGNMENT)
             env.globals.update(lang=lang, languages=LANGUAGES, tile_url=tile_url,

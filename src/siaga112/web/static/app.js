@@ -154,12 +154,22 @@
 
   // ---- sound for priority 1 (WebAudio; browsers allow it after the first key or click) ----
   let audio = null;
-  function unlockAudio() { if (!audio && window.AudioContext) audio = new AudioContext(); }
-  document.addEventListener("keydown", unlockAudio, { once: true });
-  document.addEventListener("click", unlockAudio, { once: true });
+  function soundBlocked() { return !audio || audio.state !== "running"; }
+  function showSoundState() {
+    const note = document.getElementById("sound-blocked");
+    if (note) note.hidden = !soundBlocked();
+  }
+  function unlockAudio() {
+    if (!audio && window.AudioContext) audio = new AudioContext();
+    if (audio && audio.state === "suspended") audio.resume().then(showSoundState, showSoundState);
+    showSoundState();
+  }
+  document.addEventListener("keydown", unlockAudio);
+  document.addEventListener("click", unlockAudio);
   function alarm() {
     body.dataset.alarms = String(Number(body.dataset.alarms || 0) + 1);
-    if (!audio) return;
+    showSoundState();
+    if (!audio || audio.state !== "running") return;
     [0, 0.35, 0.7].forEach(offset => {
       const osc = audio.createOscillator(), gain = audio.createGain();
       osc.frequency.value = 880; gain.gain.value = 0.25;
@@ -167,6 +177,34 @@
       osc.start(audio.currentTime + offset); osc.stop(audio.currentTime + offset + 0.22);
     });
   }
+
+  // ---- the alarm repeats while a P1 waits or a deadline has passed; the tab title flashes ----
+  const baseTitle = document.title;
+  let titleOn = false;
+  function urgentRows() {
+    return Array.from(document.querySelectorAll("#queue tr[data-queue-incident]")).filter(row =>
+      (row.dataset.priority === "1" && row.dataset.assignmentStatus === "pending") ||
+      !!row.querySelector(".countdown.overdue"));
+  }
+  // Checked four times a second, sounded once per repeat period: a change of the period (or of
+  // the queue) takes effect at once rather than after the period already running.
+  let lastAlarmAt = -Infinity;
+  function alarmLoop() {
+    if (!body.dataset.beepAgency) return;
+    const urgent = urgentRows();
+    body.dataset.urgent = String(urgent.length);
+    const now = performance.now();
+    if (urgent.length && now - lastAlarmAt >= Number(body.dataset.alarmRepeatMs || 10000)) {
+      lastAlarmAt = now;
+      alarm();
+    }
+  }
+  setInterval(() => {
+    if (!body.dataset.beepAgency) return;
+    const urgent = Number(body.dataset.urgent || 0) > 0;
+    titleOn = urgent && !titleOn;
+    document.title = titleOn ? "⚠ " + (body.dataset.alarmTitle || "P1") + " · " + baseTitle : baseTitle;
+  }, 1000);
 
   // ---- live updates over Server-Sent Events ----------------------------------------------
   // A live refresh must not wipe what a dispatcher is typing into an incident panel.
@@ -272,6 +310,15 @@
     if (el.dataset.pick) {
       const [latId, lonId] = el.dataset.pick.split(",");
       let pin = null;
+      body.addEventListener("siaga-place", ev => {
+        const d = ev.detail, at = L.latLng(d.lat, d.lon);
+        if (pin) pin.setLatLng(at); else pin = L.marker(at).addTo(map);
+        pin.bindTooltip(d.label || "").openTooltip();
+        el.dataset.keepView = "1";  // the boundaries arriving later must not zoom back out
+        map.setView(at, d.zoom);
+        el.dataset.pinned = d.lat.toFixed(5) + "," + d.lon.toFixed(5);
+        el.dataset.zoom = String(map.getZoom());
+      });
       map.on("click", ev => {
         const lat = document.getElementById(latId), lon = document.getElementById(lonId);
         lat.value = ev.latlng.lat.toFixed(6); lon.value = ev.latlng.lng.toFixed(6);
@@ -295,6 +342,12 @@
       document.getElementById("lon").value = pick.dataset.lon;
       const address = document.getElementById("address");
       if (!address.value) address.value = pick.dataset.address;
+    }
+    if (pick.dataset.showLat) {
+      // Pinned and zoomed on the call-taker's map, so the caller can be asked "near what?".
+      body.dispatchEvent(new CustomEvent("siaga-place", { detail: {
+        lat: Number(pick.dataset.showLat), lon: Number(pick.dataset.showLon),
+        zoom: Number(pick.dataset.showZoom || 15), label: pick.dataset.label } }));
     }
     const list = pick.closest("[data-desa-results]"); if (list) list.innerHTML = "";
     code.dispatchEvent(new Event("change", { bubbles: true }));
@@ -320,6 +373,9 @@
       if (prio && !prio.dataset.touched && sug.dataset.suggestPriority) prio.value = sug.dataset.suggestPriority;
     }
     setupMaps(ev.target);
+    // An incident opened from a long list (the command centre's escalations and open incidents)
+    // is drawn below them: bring it into view, or the click seems to do nothing.
+    if (ev.target.id === "detail" && ev.target.scrollIntoView) ev.target.scrollIntoView({ block: "start" });
     // Focus moves here, in the swap itself: htmx's own `autofocus` handling runs ~20 ms later
     // at settle time and could pull the cursor away from a field the user already typed into.
     const focus = ev.target.querySelector ? ev.target.querySelector("[data-autofocus]") : null;
@@ -574,11 +630,43 @@
     if (ev.detail.elt && ev.detail.elt.id === "call-form" && ev.detail.successful !== undefined && !ev.detail.failed) pendingSave = null;
   });
 
+  // ---- the dispatcher's queue: a row stays marked new until it has been opened --------------
+  const OPENED_KEY = "siaga112-opened:" + (body.dataset.username || "");
+  function openedSet() {
+    try { return new Set(JSON.parse(localStorage.getItem(OPENED_KEY) || "[]")); } catch (e) { return new Set(); }
+  }
+  function markNewRows() {
+    const queue = document.getElementById("queue");
+    if (!queue) return;
+    const opened = openedSet();
+    queue.querySelectorAll("tr[data-queue-incident]").forEach(row => {
+      const fresh = !opened.has(row.dataset.queueIncident);
+      row.classList.toggle("unopened", fresh);
+      if (fresh && !row.querySelector(".new-badge")) {
+        const badge = document.createElement("span");
+        badge.className = "new-badge"; badge.textContent = queue.dataset.newLabel || "NEW";
+        row.querySelector(".ticket").appendChild(badge);
+      }
+    });
+  }
+  document.addEventListener("htmx:afterSwap", ev => { if (ev.target && ev.target.id === "queue") markNewRows(); });
+  document.addEventListener("click", ev => {
+    const row = ev.target.closest && ev.target.closest("tr[data-queue-incident]");
+    if (!row) return;
+    const opened = openedSet();
+    opened.add(row.dataset.queueIncident);
+    // Only the open incidents' ids matter; keep the list from growing without end.
+    localStorage.setItem(OPENED_KEY, JSON.stringify(Array.from(opened).slice(-500)));
+    row.classList.remove("unopened");
+    const badge = row.querySelector(".new-badge"); if (badge) badge.remove();
+  });
+
   let started = false;
   function init() {
     if (started) return;
     started = true;
     setupMaps(); startLive();
+    if (body.dataset.beepAgency) { showSoundState(); setInterval(alarmLoop, 250); }
     if (document.getElementById("offline-banner")) {
       if (navigator.onLine === false) setOffline(true); else checkConnection();
     }
