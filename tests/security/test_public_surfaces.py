@@ -48,6 +48,19 @@ def test_open311_list_rounds_coordinates_and_pages(client, tokens, ctx):
     assert client.get("/open311/v2/requests.json", params={"page_size": 1000}).status_code == 422
 
 
+@pytest.mark.parametrize("params", [
+    {"end_date": "0001-01-01T00:00:00Z"},            # 90 days before it is no date
+    {"end_date": "0001-03-01T00:00:00Z"},
+    {"start_date": "0001-01-01T00:00:00+14:00"},     # no date in UTC
+    {"end_date": "9999-12-31T23:59:59-14:00"},
+])
+def test_open311_dates_out_of_range_are_a_400(client, params):
+    # A stranger's query string: answered with the field's name, never a 500.
+    r = client.get("/open311/v2/requests.json", params=params)
+    assert r.status_code == 400, r.text
+    assert next(iter(params)) in r.json()[0]["description"]
+
+
 @pytest.fixture
 def settings(database_url, tmp_path) -> Settings:
     return Settings(database_url=database_url, var_dir=tmp_path / "var", public_rate_per_minute=5,
