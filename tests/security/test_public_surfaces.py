@@ -24,6 +24,14 @@ def test_metrics_from_an_allowed_address(live_server, ctx):
     assert httpx.get(f"{live_server}/metrics").status_code == 200
 
 
+def test_metrics_allow_must_be_addresses_or_networks():
+    # A typo in SIAGA112_METRICS_ALLOW is refused at start, naming it, like the trusted proxies;
+    # accepted, every scrape without the token (anyone's) was a 500.
+    assert Settings(metrics_allow="10.0.0.5, 192.168.10.0/24").metrics_allow
+    with pytest.raises(ValueError, match="10.0.0.300"):
+        Settings(metrics_allow="10.0.0.5, 10.0.0.300")
+
+
 def _open311(client, tokens, n: int) -> list[str]:
     tickets = []
     for i in range(n):
