@@ -157,9 +157,11 @@ class Settings(BaseSettings):
     # Every rate limit on or off (benchmarks and the load generator send from one address).
     rate_limits: bool = True
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:
+        # Both lists are addresses or networks; a typo is refused at start (it made /metrics a
+        # 500 for every unauthenticated scrape).
         for item in _split(value):
             try:
                 ipaddress.ip_network(item, strict=False)

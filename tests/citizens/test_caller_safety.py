@@ -96,3 +96,14 @@ def test_replying_berhenti_loosely_stops_an_incident_callers_texts(actors, ctx, 
     assert webhook("sms", sms("Berhenti.", phone="081255550202")).json()["kind"] == "opt_out"
     actors["damkar"].post(f"{API}/incidents/{incident['id']}/assignments/DAMKAR/acknowledge")
     assert run(ctx) == 0 and len(partner.requests) == 1
+
+
+def test_replying_the_footers_own_words_stops_the_texts(actors, ctx, partner, webhook, incident_body):
+    # The footer says "Balas BERHENTI untuk berhenti menerima kabar"; people answer with its words.
+    # Taken as a new report instead, it would bring one more text ("Laporan Anda sudah kami
+    # terima … Balas BERHENTI") and a report for a call-taker to verify.
+    for n, reply in enumerate(("Berhenti menerima kabar", "berhenti kabar!", "STOP kirim sms")):
+        phone = f"08125555030{n}"
+        actors["call_taker"].post(f"{API}/incidents", json=incident_body(caller={"phone": phone}))
+        assert webhook("sms", sms(reply, phone=phone)).json()["kind"] == "opt_out", reply
+    assert run(ctx) == 0

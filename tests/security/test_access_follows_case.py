@@ -158,3 +158,30 @@ def test_password_reset_revokes_the_users_tokens(actors):
     r = actors["admin"].post("/api/v1/auth/users/pln/password", json={"new_password": "lupa-sandi-112"})
     assert r.status_code == 204, r.text
     assert actors["pln"].get("/api/v1/incidents").status_code == 401
+
+
+def test_declined_agency_that_a_reroute_leaves_out_loses_the_incident(actors, incident_body,
+                                                                       open_stream):
+    # The usual way a case is re-routed: the lead declines ("not ours"), the command centre
+    # re-classifies. A house fire turns out to be a husband beating his wife: DAMKAR declined,
+    # the new route (DP3AP2KB, POLRES, DINSOS, DINKES) does not name it.
+    incident = _create(actors, incident_body)
+    url = f"/api/v1/incidents/{incident['id']}"
+    damkar = actors["damkar"]
+    r = damkar.post(f"{url}/assignments/DAMKAR/decline", json={"reason": "bukan kebakaran"})
+    assert r.status_code == 200, r.text
+    stream = open_stream("damkar")
+    r = actors["commander"].post(f"{url}/reroute",
+                                 json={"type_code": "VIOLENCE-WC", "note": "KDRT, bukan kebakaran"})
+    assert r.status_code == 200, r.text
+    assert damkar.get(url).status_code == 404
+    assert incident["id"] not in [i["id"] for i in damkar.get("/api/v1/incidents").json()["items"]]
+    note = damkar.post(f"{url}/notes", json={"text": "kami tetap datang", "public": True})
+    assert note.status_code == 404
+    actors["commander"].post(f"{url}/notes", json={"text": "DP3A menghubungi korban", "public": False})
+    marker = _create(actors, incident_body)  # a later DAMKAR event, to know the stream caught up
+    seen = stream.until(lambda e: e["data"].get("id") == marker["id"]
+                        or e["data"].get("incident_id") == marker["id"])
+    leaked = [e for e in seen if incident["id"] in (e["data"].get("id"), e["data"].get("incident_id"))
+              and e["data"].get("change") == "note"]
+    assert leaked == [], [(e["event"], e["data"].get("change")) for e in leaked]

@@ -54,3 +54,20 @@ def test_console_report_json_is_audited_and_console_pages_are_not_cached(client,
     assert shown.json()["phone"] == "+6281255554141"
     assert shown.headers["cache-control"] == "no-store"
     assert _views(ctx, "citizen_report.viewed", "+6281255554141") == 1
+
+
+def test_hand_over_list_detail_and_export_are_audited_views(actors, webhook, ctx):
+    # A hand-over record carries the caller's number and name (the EIDD person component).
+    session = webhook("telephony", {"call_id": "pbx-handover-audit", "event": "ringing",
+                                    "caller": "081244443131"}).json()
+    ct = actors["call_taker"]
+    made = ct.post(f"{API}/handovers", json={
+        "target": "BALIKPAPAN", "call_session_id": session["session_id"],
+        "location": {"lat": -1.2379, "lon": 116.8529}, "description": "kecelakaan di Balikpapan"})
+    assert made.status_code == 201, made.text
+    before = _views(ctx, "handover.viewed", "+6281244443131")
+    listed = ct.get(f"{API}/handovers")
+    assert listed.json()[0]["document"]["personComponent"][0]["phone"] == "+6281244443131"
+    assert ct.get(f"{API}/handovers/{made.json()['id']}").status_code == 200
+    assert ct.get(f"{API}/handovers/{made.json()['id']}/eidd").status_code == 200
+    assert _views(ctx, "handover.viewed", "+6281244443131") == before + 3

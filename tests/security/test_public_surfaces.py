@@ -24,6 +24,14 @@ def test_metrics_from_an_allowed_address(live_server, ctx):
     assert httpx.get(f"{live_server}/metrics").status_code == 200
 
 
+def test_metrics_allow_must_be_addresses_or_networks():
+    # A typo in SIAGA112_METRICS_ALLOW is refused at start, naming it, like the trusted proxies;
+    # accepted, every scrape without the token (anyone's) was a 500.
+    assert Settings(metrics_allow="10.0.0.5, 192.168.10.0/24").metrics_allow
+    with pytest.raises(ValueError, match="10.0.0.300"):
+        Settings(metrics_allow="10.0.0.5, 10.0.0.300")
+
+
 def _open311(client, tokens, n: int) -> list[str]:
     tickets = []
     for i in range(n):
@@ -46,6 +54,19 @@ def test_open311_list_rounds_coordinates_and_pages(client, tokens, ctx):
     one = client.get(f"/open311/v2/requests/{tickets[0]}.json").json()[0]
     assert (one["lat"], one["long"]) == (-1.256, 116.768)
     assert client.get("/open311/v2/requests.json", params={"page_size": 1000}).status_code == 422
+
+
+@pytest.mark.parametrize("params", [
+    {"end_date": "0001-01-01T00:00:00Z"},            # 90 days before it is no date
+    {"end_date": "0001-03-01T00:00:00Z"},
+    {"start_date": "0001-01-01T00:00:00+14:00"},     # no date in UTC
+    {"end_date": "9999-12-31T23:59:59-14:00"},
+])
+def test_open311_dates_out_of_range_are_a_400(client, params):
+    # A stranger's query string: answered with the field's name, never a 500.
+    r = client.get("/open311/v2/requests.json", params=params)
+    assert r.status_code == 400, r.text
+    assert next(iter(params)) in r.json()[0]["description"]
 
 
 @pytest.fixture

@@ -138,6 +138,19 @@ def test_recommendations_are_scoped_like_the_incident(actors, incident_body):
     assert recommend(actors["dinkes"], fire, agency="DINKES").status_code == 200
 
 
+@pytest.mark.no_osrm
+def test_an_agency_viewer_sees_no_other_agencys_fleet(actors, incident_body):
+    # DAMKAR's read-only viewer may not list DINKES's ambulances (GET /units 404), and DAMKAR's
+    # own dispatcher may not read their recommendations (403): neither may the viewer.
+    fire = fire_incident(actors, incident_body)
+    viewer = actors["viewer_damkar"]
+    assert viewer.get(f"{API}/units", params={"agency_code": "DINKES"}).status_code == 404
+    assert recommend(actors["damkar"], fire, agency="DINKES").status_code == 403
+    assert recommend(viewer, fire, agency="DAMKAR").status_code == 200
+    assert recommend(viewer, fire, agency="DINKES").status_code == 403
+    assert recommend(actors["viewer"], fire, agency="DINKES").status_code == 200
+
+
 def test_road_times_from_osrm_reorder_the_units(actors, incident_body, osrm):
     fire = fire_incident(actors, incident_body)
     place(actors, "DAMKAR-01", -1.30, 116.77)

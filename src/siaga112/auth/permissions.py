@@ -216,9 +216,13 @@ def require_unit_status_changer(who: Principal) -> None:
 
 
 def require_recommendation_reader(who: Principal, agency_code: str) -> None:
-    """Unit recommendations: the command centre, viewers, and the agency itself."""
-    if not commands(who) and who.role != Role.VIEWER:
-        require_agency_action(who, agency_code, "see unit recommendations")
+    """Unit recommendations: the command centre, viewers of everything, and the agency itself
+    (its dispatchers and its own viewers: another agency's fleet is not theirs to see)."""
+    if commands(who):
+        return
+    if who.role == Role.VIEWER and who.agency_code in (None, agency_code):
+        return
+    require_agency_action(who, agency_code, "see unit recommendations")
 
 
 def may_add_notes(who: Principal) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from siaga112.audit import service as audit
 from siaga112.auth.permissions import require_staff
 from siaga112.auth.principal import Principal
 from siaga112.calls.schemas import CallCreate
@@ -113,15 +114,33 @@ def create_handover(ctx: Context, who: Principal, data: HandoverCreate, *, conn:
     return get_handover(ctx, who, handover_id, conn=conn)
 
 
+def _audit_view(ctx: Context, conn: Connection, who: Principal, found: HandoverRead) -> None:
+    """The record names the caller (its EIDD person component): showing it is an audited view,
+    named in the trail by the number's keyed digest (needs a write transaction)."""
+    for person in found.document.get("personComponent") or []:
+        if person.get("phone"):
+            audit.record(conn, who, "handover.viewed", "caller",
+                         audit.caller_ref(ctx.settings, person["phone"]), detail={"handover": found.id})
+        elif person.get("name"):
+            audit.record(conn, who, "handover.viewed", "handover", found.id)
+
+
 def get_handover(ctx: Context, who: Principal, handover_id: str, *, conn: Connection) -> HandoverRead:
+    """One hand-over with its caller: an audited view (needs a write transaction)."""
     require_staff(who, "read hand-overs")
     row = conn.execute(select(handovers).where(handovers.c.id == handover_id)).first()
     if row is None:
         raise NotFound("hand-over not found")
-    return HandoverRead.model_validate(row, from_attributes=True)
+    found = HandoverRead.model_validate(row, from_attributes=True)
+    _audit_view(ctx, conn, who, found)
+    return found
 
 
 def list_handovers(ctx: Context, who: Principal, *, conn: Connection, limit: int = 50) -> list[HandoverRead]:
+    """Hand-overs, newest first; each caller shown is an audited view (a write transaction)."""
     require_staff(who, "read hand-overs")
     rows = conn.execute(select(handovers).order_by(handovers.c.created_at.desc()).limit(limit)).all()
-    return [HandoverRead.model_validate(r, from_attributes=True) for r in rows]
+    found = [HandoverRead.model_validate(r, from_attributes=True) for r in rows]
+    for h in found:
+        _audit_view(ctx, conn, who, h)
+    return found

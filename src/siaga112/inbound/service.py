@@ -33,6 +33,11 @@ from siaga112.public.schemas import WebReportIn
 from siaga112.telephony.aml import record_aml
 
 OPT_OUT_WORDS = {"STOP", "BERHENTI", "UNREG", "STOP KABAR"}
+# A short reply that begins with one of these stops the texts too: people answer the footer
+# ("Balas BERHENTI untuk berhenti menerima kabar") with its own words. Long messages that
+# happen to begin so stay reports.
+OPT_OUT_FIRST_WORDS = {"STOP", "BERHENTI", "UNREG"}
+OPT_OUT_MAX_WORDS = 4
 OPT_IN_WORDS = {"MULAI", "START"}
 ALERT_OPT_IN_WORD = "DAFTAR"
 
@@ -40,6 +45,12 @@ ALERT_OPT_IN_WORD = "DAFTAR"
 def _keyword(body: str) -> str:
     """`berhenti.`, `Berhenti!`, ` STOP  kabar ` → the keyword as listed (people reply loosely)."""
     return " ".join(re.sub(r"[^\w\s]", " ", body).upper().split())
+
+
+def _asks_to_stop(keyword: str) -> bool:
+    words = keyword.split()
+    return keyword in OPT_OUT_WORDS or (
+        bool(words) and words[0] in OPT_OUT_FIRST_WORDS and len(words) <= OPT_OUT_MAX_WORDS)
 
 
 def unique_ticket(conn: Connection) -> str:
@@ -119,7 +130,7 @@ def receive_message(ctx: Context, conn: Connection, *, channel: str, raw_phone: 
     elif (area := _alert_area_asked(ctx, body)) is not None:
         alert_service.subscribe(ctx, conn, phone=phone, channel=channel, area_code=area)
         result = InboundResult(kind="alert_opt_in")
-    elif _keyword(body) in OPT_OUT_WORDS:
+    elif _asks_to_stop(_keyword(body)):
         notify.opt_out(conn, phone, via=channel)
         alert_service.unsubscribe(conn, phone=phone)  # its public alerts too, and retention sees it
         result = InboundResult(kind="opt_out")

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, select, update
 
 from siaga112.audit import service as audit
 from siaga112.auth.permissions import (
+    follows,
     own_assignment,
     require_command,
     require_incident_status_change,
@@ -118,6 +119,10 @@ def reroute(ctx: Context, who: Principal, incident_id: str, type_code: str, prio
         if code not in wanted and a.status in AWAITING_ASSIGNMENT:
             # Withdrawn: the incident is no longer the agency's to see (permissions.follows).
             move_assignment(conn, a, AssignmentStatus.CANCELLED, now=now, withdrawn_at=now)
+        elif code not in wanted and a.status == AssignmentStatus.DECLINED and follows(a):
+            # It said "not ours" and the new route agrees: off the case like a pending one.
+            conn.execute(update(assignments).where(assignments.c.id == a.id)
+                         .values(withdrawn_at=now, updated_at=now))
         # One lead: the new type's. An agency that stays (working or done) takes its new role;
         # a lead the new route does not name, whatever it did, is a lead no longer.
         new_role = wanted.get(code, "support" if a.role == "lead" else a.role)

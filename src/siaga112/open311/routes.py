@@ -5,7 +5,7 @@ Errors follow the GeoReport convention: HTTP 400/403/404 with `[{"code": …, "d
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree as ET
@@ -131,7 +131,15 @@ def _date(value: str | None, name: str) -> datetime | None:
         raise Open311Error(400, f"{name} must be a W3C date-time") from None
     if parsed.tzinfo is None:
         raise Open311Error(400, f"{name} must carry a time zone offset")
-    return parsed
+    # The year 1 or 9999 is valid ISO but no date in UTC, or none 90 days before (the default
+    # window): a stranger's query string must not reach the database as an overflow.
+    try:
+        in_utc = parsed.astimezone(UTC)
+    except OverflowError:
+        raise Open311Error(400, f"{name} is out of range") from None
+    if in_utc.year < 1970:
+        raise Open311Error(400, f"{name} is out of range")
+    return in_utc
 
 
 # Open311 reads are public: they share the citizens' pages' allowance per address.

@@ -16,9 +16,10 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @functools.lru_cache(maxsize=8)
 def allowed_networks(setting: str) -> tuple[Network, ...]:
-    """`metrics_allow` as networks; a bare address is a network of one."""
+    """`metrics_allow` as networks; a bare address is a network of one. Separated by commas or
+    spaces, as Settings checks it."""
     return tuple(ipaddress.ip_network(part.strip(), strict=False)
-                 for part in setting.split(",") if part.strip())
+                 for part in setting.replace(" ", ",").split(",") if part.strip())
 
 
 def may_scrape(settings: Settings, address: str | None, authorization: str | None) -> bool:
