@@ -149,7 +149,8 @@ def test_geojson_import_names_the_line_of_a_bad_feature(actors, ctx):
 
 def test_cli_imports_the_demo_file_and_refuses_a_bad_one(database_url, tmp_path, ctx):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA112_")}
-    env.update(SIAGA112_DATABASE_URL=database_url, SIAGA112_VAR_DIR=str(tmp_path / "var"))
+    env.update(SIAGA112_DATABASE_URL=database_url, SIAGA112_VAR_DIR=str(tmp_path / "var"),
+               SIAGA112_AUDIT_KEY=os.environ["SIAGA112_AUDIT_KEY"])  # the server's key, as an operator has it
     bad = tmp_path / "bad.csv"
     bad.write_text("name,kind,lat,lon\nMasjid X,mosque,-1.2553,116.7664\nY,school,-1.2,\n", encoding="utf-8")
     r = subprocess.run([str(SIAGA112), "landmarks", "import", str(bad)], env=env, cwd=tmp_path,
