@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
+from pydantic import AfterValidator, AwareDatetime
 from sqlalchemy import JSON, Connection, DateTime, MetaData, Table, create_engine, event, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
@@ -65,6 +66,19 @@ def inserted_id(result: Any) -> Any:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _in_utc(value: datetime) -> datetime:
+    # Year 1 at +14:00 or year 9999 at -14:00 has no UTC equivalent: it overflowed on the way to
+    # the database, a 500 to anyone who typed it.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("a moment that exists in UTC (years 1 to 9999)") from None
+
+
+# Every time a request gives (a field or a query parameter): aware, and a moment UTC can hold.
+UtcMoment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class UTCDateTime(TypeDecorator):

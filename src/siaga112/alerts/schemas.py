@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from siaga112.db import UtcMoment
 from siaga112.incidents.schemas import Strict
 
 # CAP 1.2 value lists (OASIS CAP 1.2, section 3.2.2).
@@ -37,8 +38,8 @@ class AlertContent(Strict):
     headline: str | None = Field(default=None, min_length=5, max_length=160)
     description: str | None = Field(default=None, min_length=5, max_length=2000)
     instruction: str | None = Field(default=None, max_length=1000)
-    onset: AwareDatetime | None = None
-    expires: AwareDatetime | None = None
+    onset: UtcMoment | None = None
+    expires: UtcMoment | None = None
     areas: AreaIn | None = None
     status: AlertStatus = "Actual"
     broadcast: bool = True

@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from siaga112.audit import service
 from siaga112.audit.schemas import AuditEntryRead, AuditPage
 from siaga112.auth.permissions import require_admin
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
+from siaga112.db import UtcMoment
 from siaga112.deps import current_principal, get_ctx
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -23,7 +23,7 @@ def search_audit(actor: str | None = Query(default=None, max_length=64),
                  target: str | None = Query(default=None, max_length=64,
                                             description="an id (incident, user, token, unit) or a "
                                                         "caller's phone number"),
-                 since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                 since: UtcMoment | None = None, until: UtcMoment | None = None,
                  cursor: str | None = Query(default=None, max_length=64),
                  limit: int = Query(default=100, ge=1, le=500),
                  who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from siaga112.db import UtcMoment
 from siaga112.incidents.schemas import CallerIn, Channel, Strict
 
 NonEmergencyOutcome = Literal["information", "prank", "silent", "misdial", "out_of_area", "duplicate"]
@@ -19,9 +20,9 @@ class CallCreate(Strict):
     incident_id: str | None = Field(default=None, max_length=36)
     transferred_to: Literal[TRANSFER_TARGETS] | None = None  # type: ignore[valid-type]
     note: str | None = Field(default=None, max_length=2000)
-    received_at: AwareDatetime | None = None
-    answered_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
+    received_at: UtcMoment | None = None
+    answered_at: UtcMoment | None = None
+    ended_at: UtcMoment | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> CallCreate:

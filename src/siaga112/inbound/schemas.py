@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from siaga112.calls.schemas import TRANSFER_TARGETS
+from siaga112.db import UtcMoment
 from siaga112.incidents.schemas import TYPE_CODE, LocationIn, Strict
 
 
@@ -16,7 +17,7 @@ class SmsIn(Strict):
     from_: str = Field(alias="from", min_length=1, max_length=32)
     text: str = Field(min_length=1, max_length=2000)
     message_id: str = Field(min_length=1, max_length=160)
-    received_at: AwareDatetime | None = None
+    received_at: UtcMoment | None = None
 
 
 class ReportRead(BaseModel):

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from pydantic import AwareDatetime
 
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
+from siaga112.db import UtcMoment
 from siaga112.deps import current_principal, get_ctx
 from siaga112.incidents import intake, reads, service
 from siaga112.incidents.schemas import (
@@ -38,7 +38,7 @@ def create_incident(body: IncidentCreate,
 @router.get("", response_model=IncidentPage)
 def list_incidents(status: str | None = None, agency_code: str | None = None,
                    type_code: str | None = None, attention: bool | None = None,
-                   since: AwareDatetime | None = None, limit: int = Query(default=50, ge=1, le=500),
+                   since: UtcMoment | None = None, limit: int = Query(default=50, ge=1, le=500),
                    cursor: str | None = None, who: Principal = Depends(current_principal),
                    ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from siaga112.db import UtcMoment
 from siaga112.models.status import AssignmentStatus, IncidentStatus
 from siaga112.phone import normalise_phone
 
@@ -57,8 +58,8 @@ class IncidentCreate(Strict):
     type_code: str | None = Field(default=None, pattern=TYPE_CODE)
     priority: int | None = Field(default=None, ge=1, le=4)
     location: LocationIn
-    received_at: AwareDatetime | None = None
-    answered_at: AwareDatetime | None = None
+    received_at: UtcMoment | None = None
+    answered_at: UtcMoment | None = None
     # The call-taker asked the caller: true = send news of the ticket (SMS/WhatsApp), false =
     # never; absent = yes, except for the SOP's sensitive types, which stay silent.
     notify_caller: bool | None = None

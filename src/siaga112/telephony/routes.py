@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
-from siaga112.db import utcnow
+from siaga112.db import UtcMoment, utcnow
 from siaga112.deps import current_principal, get_ctx
 from siaga112.telephony import service
 from siaga112.telephony.schemas import CallKpis, CallSessionRead, SessionLink, SessionOutcome
@@ -26,7 +25,7 @@ def list_sessions(state: str | None = Query(default=None, description="e.g. ring
 
 
 @router.get("/kpis", response_model=CallKpis)
-def kpis(since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+def kpis(since: UtcMoment | None = None, until: UtcMoment | None = None,
          who: Principal = Depends(current_principal), ctx: Context = Depends(get_ctx)):
     until = until or utcnow()
     since = since or until - timedelta(days=1)

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from siaga112.calls.schemas import TRANSFER_TARGETS, CallerHistory, NonEmergencyOutcome
+from siaga112.db import UtcMoment
 from siaga112.incidents.schemas import Strict
 
 
@@ -18,7 +19,7 @@ class CallEventIn(Strict):
     caller: str | None = Field(default=None, max_length=32)  # absent or withheld: unknown
     trunk: str | None = Field(default=None, max_length=64)
     agent: str | None = Field(default=None, max_length=64)  # username of who answered
-    at: AwareDatetime | None = None
+    at: UtcMoment | None = None
 
 
 class AmlRead(BaseModel):

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
+from siaga112.db import UtcMoment
 from siaga112.deps import current_principal, get_ctx
 from siaga112.dispatch.service import change_unit_status
 from siaga112.units import service
@@ -78,7 +78,7 @@ def record_position(unit_id: str, body: PositionIn, who: Principal = Depends(cur
 
 
 @router.get("/{unit_id}/trail", response_model=list[TrailPoint])
-def trail(unit_id: str, since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+def trail(unit_id: str, since: UtcMoment | None = None, until: UtcMoment | None = None,
           limit: int = Query(500, ge=1, le=5000), who: Principal = Depends(current_principal),
           ctx: Context = Depends(get_ctx)):
     with ctx.db.transaction(write=False) as conn:

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from siaga112.db import UtcMoment
 from siaga112.incidents.schemas import Strict
 from siaga112.models.status import UnitStatus
 
@@ -38,7 +39,7 @@ class UnitRead(BaseModel):
 class PositionIn(Strict):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    at: AwareDatetime | None = None
+    at: UtcMoment | None = None
 
 
 class PositionReport(PositionIn):
