@@ -185,3 +185,19 @@ def test_declined_agency_that_a_reroute_leaves_out_loses_the_incident(actors, in
     leaked = [e for e in seen if incident["id"] in (e["data"].get("id"), e["data"].get("incident_id"))
               and e["data"].get("change") == "note"]
     assert leaked == [], [(e["event"], e["data"].get("change")) for e in leaked]
+
+
+def test_a_rerouted_agency_reconnecting_from_the_start_gets_none_of_the_incident(
+        actors, incident_body, open_stream):
+    """Events name the agencies that took part when they were written: replayed after a re-route
+    (a reconnect from an old Last-Event-ID) they must follow the incident as it is now."""
+    incident = _create(actors, incident_body)  # a house fire: DAMKAR leads
+    r = actors["commander"].post(f"/api/v1/incidents/{incident['id']}/reroute",
+                                 json={"type_code": "POLLUTION", "note": "bukan kebakaran"})
+    assert r.status_code == 200, r.text
+    marker = _create(actors, incident_body)  # DAMKAR's own, to know the replay reached the end
+    history = open_stream("damkar", last_event_id=0)
+    seen = history.until(lambda e: e["event"] == "assignment.created"
+                         and e["data"].get("incident_id") == marker["id"])
+    replayed = [e["event"] for e in seen if incident["id"] in (e["data"].get("id"), e["data"].get("incident_id"))]
+    assert replayed == []

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from siaga112.auth import cache
-from siaga112.auth.permissions import event_audience
+from siaga112.auth.permissions import event_audience, readable_incidents
 from siaga112.auth.principal import Principal
 from siaga112.context import Context
 from siaga112.events import EventName, sequence_and_wake
-from siaga112.models import event_log
+from siaga112.models import event_log, incidents
 
 log = structlog.get_logger(__name__)
 BACKLOG_CHUNK = 500
@@ -202,7 +202,10 @@ class LiveHub:
     async def _backlog(self, who: Principal, after: int | None, upto: int) -> AsyncIterator[list[LiveEvent]]:
         if after is None or after >= upto:
             return
-        if self.recent and self.recent[0].id <= after + 1:
+        # An agency's history is read from the database: an event names the agencies that took
+        # part when it was written, and one re-routed away since must not get it back on a
+        # reconnect (the stream never shows what the API hides).
+        if event_audience(who) == "*" and self.recent and self.recent[0].id <= after + 1:
             yield [e for e in self.recent if after < e.id <= upto and visible_to(who, e)]
             return
         # A long absence: read the database in chunks, filtered there, so a dispatcher resuming
@@ -224,7 +227,9 @@ class LiveHub:
         query = (select(event_log).where(event_log.c.position > after, event_log.c.position <= upto)
                  .order_by(event_log.c.position).limit(BACKLOG_CHUNK))
         if scope != "*":
-            query = query.where(event_log.c.agencies.like(f"% {scope} %"))
+            query = query.where(event_log.c.agencies.like(f"% {scope} %"), or_(
+                event_log.c.incident_id.is_(None),
+                event_log.c.incident_id.in_(select(incidents.c.id).where(readable_incidents(who)))))
         with self.ctx.db.transaction(write=False) as conn:
             return [LiveEvent.from_row(r) for r in conn.execute(query)]
 
