@@ -107,3 +107,18 @@ def test_replying_the_footers_own_words_stops_the_texts(actors, ctx, partner, we
         actors["call_taker"].post(f"{API}/incidents", json=incident_body(caller={"phone": phone}))
         assert webhook("sms", sms(reply, phone=phone)).json()["kind"] == "opt_out", reply
     assert run(ctx) == 0
+
+
+def test_a_yes_to_texts_given_before_the_case_turned_out_sensitive_is_taken_back(actors, ctx, partner,
+                                                                                  incident_body):
+    from siaga112.notify.service import build_adapters, plan, send_due
+
+    incident = actors["call_taker"].post(f"{API}/incidents", json=incident_body(
+        caller={"phone": "081255550202"}, notify_caller=True)).json()  # "a fire": yes, text me
+    assert plan(ctx) == 1
+    r = actors["commander"].post(f"{API}/incidents/{incident['id']}/reroute",
+                                 json={"type_code": "VIOLENCE-WC", "note": "ternyata KDRT"})
+    assert r.status_code == 200, r.text
+    assert send_due(ctx, build_adapters(ctx.settings)) == 0
+    _ack_and_resolve(actors, incident, "DP3AP2KB")
+    assert run(ctx) == 0 and partner.requests == []

@@ -111,9 +111,12 @@ def reroute(ctx: Context, who: Principal, incident_id: str, type_code: str, prio
     wanted = dict(route_for(ctx, type_code))
     existing = {a.agency_code: a for a in assignment_rows(conn, [incident_id])[incident_id]}
     ack_due = now + timedelta(seconds=ctx.sop.priorities[new_priority].ack_seconds)
+    # A yes to texting the caller was given not knowing the case was violence or crime: a
+    # re-route that makes it sensitive takes it back (texts stop unless someone chooses again).
+    became_sensitive = ctx.sop.is_sensitive(type_code) and not ctx.sop.is_sensitive(row.type_code)
     conn.execute(update(incidents).where(incidents.c.id == incident_id).values(
         type_code=type_code, priority=new_priority, attention=None, out_of_area=False,
-        updated_at=now))
+        updated_at=now, **({"notify_caller": None} if became_sensitive else {})))
     rerouted = conn.execute(select(incidents).where(incidents.c.id == incident_id)).one()
     for code, a in existing.items():
         if code not in wanted and a.status in AWAITING_ASSIGNMENT:
