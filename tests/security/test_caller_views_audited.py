@@ -71,3 +71,15 @@ def test_hand_over_list_detail_and_export_are_audited_views(actors, webhook, ctx
     assert ct.get(f"{API}/handovers/{made.json()['id']}").status_code == 200
     assert ct.get(f"{API}/handovers/{made.json()['id']}/eidd").status_code == 200
     assert _views(ctx, "handover.viewed", "+6281244443131") == before + 3
+
+
+def test_the_number_block_list_and_a_block_are_audited_views(actors, ctx):
+    ct = actors["call_taker"]
+    proposed = ct.post(f"{API}/number-blocks", json={"phone": "081299993131", "reason": "iseng berulang"})
+    assert proposed.status_code == 201, proposed.text
+    assert _views(ctx, "number_block.viewed", "+6281299993131") == 1  # the answer shows it
+    listed = ct.get(f"{API}/number-blocks")
+    assert listed.status_code == 200 and listed.json()[0]["phone"] == "+6281299993131"
+    assert _views(ctx, "number_block.viewed", "+6281299993131") == 2
+    assert ct.get(f"{API}/number-blocks/{proposed.json()['id']}").status_code == 200
+    assert _views(ctx, "number_block.viewed", "+6281299993131") == 3

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from siaga112.audit import service as audit_trail
 from siaga112.auth.permissions import require_command, require_staff
 from siaga112.auth.principal import Principal
 from siaga112.blocks.schemas import BlockRead
@@ -212,7 +213,16 @@ def _read(conn: Connection, row: Any) -> BlockRead:
 
 def get_block(ctx: Context, who: Principal, block_id: int, *, conn: Connection) -> BlockRead:
     require_staff(who, "read blocks")
-    return _read(conn, _load(conn, block_id))
+    return _viewed(ctx, conn, who, _read(conn, _load(conn, block_id)))
+
+
+def _viewed(ctx: Context, conn: Connection, who: Principal, block: BlockRead) -> BlockRead:
+    """A caller's number shown on a block is a view of a caller, named in the trail by the
+    number's keyed digest (a block that ended long ago shows (dianonimkan) and is no view)."""
+    if block.phone.startswith("+"):
+        audit_trail.record(conn, who, "number_block.viewed", "caller",
+                           audit_trail.caller_ref(ctx.settings, block.phone), detail={"block": block.id})
+    return block
 
 
 def list_blocks(ctx: Context, who: Principal, *, conn: Connection, status: str | None = None,
@@ -227,7 +237,7 @@ def list_blocks(ctx: Context, who: Principal, *, conn: Connection, status: str |
         except ValueError as exc:
             raise InvalidField("phone", str(exc)) from None
     rows = conn.execute(query.order_by(number_blocks.c.proposed_at.desc()).limit(limit)).all()
-    return [_read(conn, r) for r in rows]
+    return [_viewed(ctx, conn, who, _read(conn, r)) for r in rows]
 
 
 def block_note(conn: Connection, phone: str | None) -> dict[str, Any] | None:
