@@ -96,6 +96,10 @@ def test_the_ticket_card_always_belongs_to_the_call_just_handled(screen, actors,
     p.fill("#lat", str(incident_body()["location"]["lat"]))
     p.keyboard.press("Tab")
     p.wait_for_selector(f"#duplicates li:has-text('{earlier['ticket']}') [data-key='Alt+Digit1']")
+    # The lon and lat changes each ask for duplicates; the list the key acts on is the last one.
+    # (Under a full suite the second answer replaced the list just after Alt+1 and the link was
+    # lost: see the closing note of this stop.)
+    expect(p.locator(".htmx-request")).to_have_count(0)
     p.keyboard.press("Alt+Digit1")
     expect(p.locator("#ticket")).to_have_text(earlier["ticket"])
     ct.shot("linked-caller-ticket")
