@@ -255,6 +255,11 @@ class _Watchdog:
     """
 
     TICK = 0.1
+    # The server's own lock and statement timeouts (the same bound, counted from their statement)
+    # answer first when the server is there: a lock held elsewhere is "busy" (503, retry in 2 s),
+    # not a cut connection ("unreachable"). The watchdog is for the silent path, a moment later
+    # and still before the request guard.
+    GRACE = 0.5
 
     def __init__(self, limit: float):
         self.limit = limit
@@ -272,7 +277,7 @@ class _Watchdog:
             return
         key = id(conn)
         with self._lock:
-            self._open[key] = (time.monotonic() + self.limit, fd)
+            self._open[key] = (time.monotonic() + self.limit + self.GRACE, fd)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="siaga112-db-watchdog",
                                                 daemon=True)
