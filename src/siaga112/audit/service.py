@@ -439,8 +439,9 @@ def checkpoint_if_due(ctx: Any, path: Path, hours: float, *, now: datetime | Non
 def audit_checkpointer(ctx: Any, hours: float) -> Periodic:
     """Writes the daily checkpoint to the settings' checkpoint file (looks once an hour)."""
     path = ctx.settings.checkpoint_path()
+    # A server restarted more often than hourly must still write it: first look after a minute.
     return Periodic("audit-checkpoint", min(3600.0, hours * 3600.0),
-                    lambda: checkpoint_if_due(ctx, path, hours))
+                    lambda: checkpoint_if_due(ctx, path, hours), first_delay=60.0)
 
 
 def check_checkpoints(conn: Connection, lines: list[str]) -> tuple[int, ChainBreak | None]:
