@@ -14,19 +14,14 @@ import argparse
 import os
 import platform
 import random
-import shutil
 import statistics
-import subprocess
-import tempfile
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import insert, text
 
-from siaga112.bootstrap import build_context
-from siaga112.config import Settings
+from scratch import scratch_context
 from siaga112.db import utcnow
 from siaga112.geo.cells import cell_of
 from siaga112.incidents.duplicates import find_duplicates
@@ -114,16 +109,7 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=2000)
     args = p.parse_args()
     rng = random.Random(112)
-    workdir = Path(tempfile.mkdtemp(prefix="siaga-dups-"))
-    admin = os.environ.get("SIAGA112_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    dbname = f"siaga_dups_{os.getpid()}"
-    if args.backend == "sqlite":
-        url = f"sqlite:///{workdir}/dups.db"
-    else:
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {dbname}"], check=True)
-        url = admin.rsplit("/", 1)[0] + "/" + dbname
-    try:
-        ctx = build_context(Settings(database_url=url, var_dir=workdir / "var"))
+    with scratch_context(args.backend, "dups") as ctx:
         started = time.perf_counter()
         fill(ctx, args.incidents, ctx.settings.duplicate_window_minutes, rng)
         filled = time.perf_counter() - started
@@ -134,11 +120,6 @@ def main() -> None:
                "window_min": ctx.settings.duplicate_window_minutes,
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                **result, "plan": plan(ctx)})
-        ctx.db.dispose()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if args.backend == "postgresql":
-            subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"])
 
 
 if __name__ == "__main__":

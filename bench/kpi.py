@@ -15,19 +15,14 @@ import argparse
 import os
 import platform
 import random
-import shutil
-import subprocess
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import insert, text
 
+from scratch import scratch_context
 from siaga112.auth.principal import Principal, Role
-from siaga112.bootstrap import build_context
-from siaga112.config import Settings
 from siaga112.models import assignments, calls, incidents
 from siaga112.reports.kpi import kpi_report
 
@@ -106,16 +101,7 @@ def main() -> None:
     p.add_argument("--incidents", type=int, default=200_000)
     args = p.parse_args()
     rng = random.Random(112)
-    workdir = Path(tempfile.mkdtemp(prefix="siaga-kpi-"))
-    admin = os.environ.get("SIAGA112_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    dbname = f"siaga_kpi_{os.getpid()}"
-    if args.backend == "sqlite":
-        url = f"sqlite:///{workdir}/kpi.db"
-    else:
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {dbname}"], check=True)
-        url = admin.rsplit("/", 1)[0] + "/" + dbname
-    try:
-        ctx = build_context(Settings(database_url=url, var_dir=workdir / "var"))
+    with scratch_context(args.backend, "kpi") as ctx:
         started = time.perf_counter()
         fill(ctx, args.incidents, rng)
         filled = time.perf_counter() - started
@@ -126,11 +112,6 @@ def main() -> None:
                "kpi_month_ms": total_ms, "kpi_month_by_agency_ms": agency_ms,
                "load_average": os.getloadavg()[0],
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"})
-        ctx.db.dispose()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if args.backend == "postgresql":
-            subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"], check=False)
 
 
 if __name__ == "__main__":
